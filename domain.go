@@ -1,0 +1,135 @@
+package gatehouse
+
+import (
+	"slices"
+	"time"
+)
+
+// AppType says whether an app can keep a secret.
+type AppType string
+
+const (
+	// Confidential apps run on a backend that holds a client secret.
+	Confidential AppType = "confidential"
+	// Public apps (SPA, mobile, desktop, CLI) never have a secret.
+	Public AppType = "public"
+)
+
+// Valid reports whether t is a known app type.
+func (t AppType) Valid() bool { return t == Confidential || t == Public }
+
+// Grant types an app may be allowed to use.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// App is a registered OAuth client.
+type App struct {
+	ID            int64
+	ClientID      string
+	Name          string
+	Type          AppType
+	RedirectURIs  []string
+	Scopes        []string // the scopes the app may request
+	DefaultScopes []string // granted when a request omits scope; a subset of Scopes
+	Grants        []string // the grant types the app may use
+	// ResourceServer apps may introspect any token, not only their own.
+	ResourceServer bool
+	CreatedAt      time.Time
+}
+
+// AllowsGrant reports whether the app may use grant type g.
+func (a App) AllowsGrant(g string) bool { return slices.Contains(a.Grants, g) }
+
+// Credential is a client secret of a confidential app. Only its keyed digest
+// is stored; the secret itself is shown once, when it is created.
+type Credential struct {
+	ID         int64
+	AppID      int64
+	Digest     []byte
+	Hint       string // the last characters of the secret, to tell credentials apart
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never expires
+	LastUsedAt time.Time // zero: never used
+}
+
+// Expired reports whether the credential has expired at now.
+func (c Credential) Expired(now time.Time) bool {
+	return !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt)
+}
+
+// Scope is a permission an app can ask for, with the description a user sees.
+type Scope struct {
+	Name        string
+	Description string
+	CreatedAt   time.Time
+}
+
+// User is a local account that can connect apps.
+type User struct {
+	ID           int64
+	Username     string
+	PasswordHash string // argon2id, PHC string format
+	CreatedAt    time.Time
+}
+
+// Grant is one connection of a user to an app: the family of tokens that the
+// authorization code flow and its refreshes issue.
+type Grant struct {
+	ID        int64
+	UserID    int64
+	AppID     int64
+	Scopes    []string
+	CreatedAt time.Time
+	RevokedAt time.Time // zero: active
+}
+
+// Consent records the scopes a user allowed an app.
+type Consent struct {
+	UserID    int64
+	AppID     int64
+	Scopes    []string
+	UpdatedAt time.Time
+}
+
+// Code is an authorization code: single-use and short-lived.
+type Code struct {
+	Digest      []byte
+	AppID       int64
+	UserID      int64
+	GrantID     int64
+	RedirectURI string
+	Scopes      []string
+	Challenge   string // PKCE S256 code_challenge
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UsedAt      time.Time // zero: not yet redeemed
+}
+
+// TokenKind tells access tokens from refresh tokens.
+type TokenKind string
+
+const (
+	AccessToken  TokenKind = "access"
+	RefreshToken TokenKind = "refresh"
+)
+
+// Token is an issued access or refresh token. Only its keyed digest is stored.
+type Token struct {
+	Digest    []byte
+	Kind      TokenKind
+	AppID     int64
+	UserID    int64 // zero for client credentials tokens
+	GrantID   int64 // zero for client credentials tokens
+	Scopes    []string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time // zero: not revoked
+}
+
+// Active reports whether the token can be used at now.
+func (t Token) Active(now time.Time) bool {
+	return t.RevokedAt.IsZero() && now.Before(t.ExpiresAt)
+}

@@ -1,0 +1,135 @@
+package gatehouse
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store errors. Backends return them (possibly wrapped) and callers check them
+// with errors.Is; any other error is an unexpected failure of the backend.
+var (
+	// ErrNotFound: the record, or a record it refers to, does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: a record with the same unique key exists.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrAlreadyUsed: a single-use record was consumed before.
+	ErrAlreadyUsed = errors.New("already used")
+)
+
+// Store persists the domain. It is dumb on purpose: it keeps records and makes
+// each method atomic, and it leaves every OAuth rule (who may do what, which
+// scopes, which cascade) to the oauth package, so that no backend can forget
+// one. Every method is safe for concurrent use. Lists are returned in a stable
+// order (by name for scopes, by ID otherwise). Times are stored with at least
+// millisecond precision and come back in UTC; a zero time means "never"
+// (not used, not revoked, no expiry), so a method that records an event
+// (ConsumeCode, the Revoke methods, TouchCredential) refuses a zero time with
+// an error. Nil and empty lists are equivalent.
+type Store interface {
+	// Migrate brings the schema up to date. It is idempotent.
+	Migrate(ctx context.Context) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+
+	// CreateScope registers a scope. It returns ErrAlreadyExists if a scope of
+	// that name exists.
+	CreateScope(ctx context.Context, s Scope) error
+	// GetScope returns the named scope, or ErrNotFound.
+	GetScope(ctx context.Context, name string) (Scope, error)
+	// ListScopes returns every scope, ordered by name.
+	ListScopes(ctx context.Context) ([]Scope, error)
+
+	// CreateApp stores a new app with its redirect URIs, scopes and grant
+	// types, and returns it with its ID set. It returns ErrAlreadyExists if the
+	// client_id is taken, and ErrNotFound if one of its scopes is not
+	// registered; in both cases nothing is stored.
+	CreateApp(ctx context.Context, a App) (App, error)
+	// GetApp returns the app with the given client_id, or ErrNotFound.
+	GetApp(ctx context.Context, clientID string) (App, error)
+	// GetAppByID returns the app with the given ID, or ErrNotFound.
+	GetAppByID(ctx context.Context, id int64) (App, error)
+	// ListApps returns every app, ordered by ID.
+	ListApps(ctx context.Context) ([]App, error)
+	// DeleteApp deletes the app and, in the same transaction, everything that
+	// belongs to it: credentials, codes, tokens, grants and consents. It
+	// returns ErrNotFound if no app has that client_id.
+	DeleteApp(ctx context.Context, clientID string) error
+
+	// CreateCredential stores a credential and returns it with its ID set. It
+	// returns ErrNotFound if the app does not exist and ErrAlreadyExists if
+	// the digest is taken.
+	CreateCredential(ctx context.Context, c Credential) (Credential, error)
+	// GetCredentialByDigest returns the credential with that digest, or
+	// ErrNotFound.
+	GetCredentialByDigest(ctx context.Context, digest []byte) (Credential, error)
+	// ListCredentials returns the credentials of an app, ordered by ID; none
+	// for an unknown app.
+	ListCredentials(ctx context.Context, appID int64) ([]Credential, error)
+	// DeleteCredential deletes a credential, or returns ErrNotFound.
+	DeleteCredential(ctx context.Context, id int64) error
+	// TouchCredential sets the credential's last use to at, unless it is
+	// already later. It returns ErrNotFound if the credential does not exist.
+	TouchCredential(ctx context.Context, id int64, at time.Time) error
+
+	// CreateUser stores a user and returns it with its ID set. It returns
+	// ErrAlreadyExists if the username is taken.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// GetUser returns the user with that ID, or ErrNotFound.
+	GetUser(ctx context.Context, id int64) (User, error)
+	// GetUserByUsername returns the user with that username, or ErrNotFound.
+	GetUserByUsername(ctx context.Context, username string) (User, error)
+
+	// CreateGrant stores a grant and returns it with its ID set. It returns
+	// ErrNotFound if the user or the app does not exist.
+	CreateGrant(ctx context.Context, g Grant) (Grant, error)
+	// GetGrant returns the grant with that ID, or ErrNotFound.
+	GetGrant(ctx context.Context, id int64) (Grant, error)
+	// RevokeGrant marks the grant and every token issued in it revoked at at,
+	// in one transaction. Records revoked before keep their first revocation
+	// time. It returns ErrNotFound if the grant does not exist.
+	RevokeGrant(ctx context.Context, id int64, at time.Time) error
+
+	// PutConsent creates or replaces the consent of a user for an app. It
+	// returns ErrNotFound if the user or the app does not exist.
+	PutConsent(ctx context.Context, c Consent) error
+	// GetConsent returns the consent of a user for an app, or ErrNotFound.
+	GetConsent(ctx context.Context, userID, appID int64) (Consent, error)
+	// DeleteConsent deletes the consent of a user for an app, or returns
+	// ErrNotFound.
+	DeleteConsent(ctx context.Context, userID, appID int64) error
+
+	// CreateCode stores an authorization code. It returns ErrAlreadyExists if
+	// the digest is taken and ErrNotFound if the app, user or grant does not
+	// exist.
+	CreateCode(ctx context.Context, c Code) error
+	// ConsumeCode marks the code used at at and returns it. It returns
+	// ErrNotFound if the code does not exist, and ErrAlreadyUsed, together
+	// with the code as stored, if it was consumed before: exactly one of many
+	// concurrent callers succeeds. Expiry is the caller's rule, not the
+	// store's.
+	ConsumeCode(ctx context.Context, digest []byte, at time.Time) (Code, error)
+
+	// CreateToken stores a token. It returns ErrAlreadyExists if the digest is
+	// taken and ErrNotFound if its app (or user, or grant) does not exist.
+	CreateToken(ctx context.Context, t Token) error
+	// GetToken returns the token with that digest, or ErrNotFound. Revoked
+	// and expired tokens are returned too, until they are deleted.
+	GetToken(ctx context.Context, digest []byte) (Token, error)
+	// RevokeToken marks the token revoked at at; a token revoked before keeps
+	// its first revocation time. It returns ErrNotFound if no token has that
+	// digest.
+	RevokeToken(ctx context.Context, digest []byte, at time.Time) error
+	// RevokeAppTokens marks every unrevoked token of the app revoked at at and
+	// returns how many it revoked.
+	RevokeAppTokens(ctx context.Context, appID int64, at time.Time) (int64, error)
+
+	// DeleteExpired deletes at most limit tokens and at most limit codes whose
+	// expiry is at or before before, and returns how many records it deleted
+	// (so at most 2×limit). Callers repeat it until it returns fewer than
+	// limit, so that no single transaction grows without bound. A limit below
+	// 1 is an error.
+	DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error)
+}
