@@ -1,0 +1,172 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// appList is a list of an app, stored as ordered rows of a child table.
+type appList struct {
+	table, column string
+	field         func(*gatehouse.App) *[]string
+}
+
+// appLists are the lists of an app; a list's index is its kind in appQuery.
+var appLists = []appList{
+	{"app_redirect_uris", "uri", func(a *gatehouse.App) *[]string { return &a.RedirectURIs }},
+	{"app_scopes", "scope", func(a *gatehouse.App) *[]string { return &a.Scopes }},
+	{"app_default_scopes", "scope", func(a *gatehouse.App) *[]string { return &a.DefaultScopes }},
+	{"app_grants", "grant_type", func(a *gatehouse.App) *[]string { return &a.Grants }},
+}
+
+// appQuery selects the apps that where picks, with their lists, in one
+// statement: one row per list item (or one row with a NULL kind for an app
+// without items), ordered by app, list and position. The child tables are
+// searched by app_id through their primary keys.
+func appQuery(where string) string {
+	var items []string
+	for kind, l := range appLists {
+		items = append(items, `SELECT app_id, `+strconv.Itoa(kind)+` AS kind, position, `+l.column+
+			` AS value FROM `+l.table+` WHERE app_id IN (SELECT id FROM a)`)
+	}
+	return `WITH a AS (SELECT id, client_id, name, type, resource_server, created_at FROM apps ` + where + `)
+SELECT a.id, a.client_id, a.name, a.type, a.resource_server, a.created_at, l.kind, l.value
+FROM a LEFT JOIN (` + strings.Join(items, "\nUNION ALL ") + `) l ON l.app_id = a.id
+ORDER BY a.id, l.kind, l.position`
+}
+
+var (
+	getAppSQL     = appQuery(`WHERE client_id = ?`)
+	getAppByIDSQL = appQuery(`WHERE id = ?`)
+	listAppsSQL   = appQuery(``)
+)
+
+// scanApps reads the rows of an appQuery.
+func scanApps(rows *sql.Rows) ([]gatehouse.App, error) {
+	defer rows.Close()
+	var apps []gatehouse.App
+	for rows.Next() {
+		var a gatehouse.App
+		var created, kind sql.NullInt64
+		var value sql.NullString
+		err := rows.Scan(&a.ID, &a.ClientID, &a.Name, &a.Type, &a.ResourceServer, &created, &kind, &value)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(apps); n == 0 || apps[n-1].ID != a.ID {
+			a.CreatedAt = timeOf(created)
+			apps = append(apps, a)
+		}
+		if kind.Valid {
+			list := appLists[kind.Int64].field(&apps[len(apps)-1])
+			*list = append(*list, value.String)
+		}
+	}
+	return apps, rows.Err()
+}
+
+// queryApps runs an appQuery.
+func (s *Store) queryApps(ctx context.Context, query string, args ...any) ([]gatehouse.App, error) {
+	rows, err := s.read.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanApps(rows)
+}
+
+// getApp runs an appQuery for one app.
+func (s *Store) getApp(ctx context.Context, query string, arg any) (gatehouse.App, error) {
+	apps, err := s.queryApps(ctx, query, arg)
+	if err != nil {
+		return gatehouse.App{}, err
+	}
+	if len(apps) == 0 {
+		return gatehouse.App{}, gatehouse.ErrNotFound
+	}
+	return apps[0], nil
+}
+
+// GetApp returns the app with the given client_id, or gatehouse.ErrNotFound.
+func (s *Store) GetApp(ctx context.Context, clientID string) (gatehouse.App, error) {
+	a, err := s.getApp(ctx, getAppSQL, clientID)
+	if err != nil {
+		return gatehouse.App{}, fmt.Errorf("sqlite: get app: %w", err)
+	}
+	return a, nil
+}
+
+// GetAppByID returns the app with the given ID, or gatehouse.ErrNotFound.
+func (s *Store) GetAppByID(ctx context.Context, id int64) (gatehouse.App, error) {
+	a, err := s.getApp(ctx, getAppByIDSQL, id)
+	if err != nil {
+		return gatehouse.App{}, fmt.Errorf("sqlite: get app by id: %w", err)
+	}
+	return a, nil
+}
+
+// ListApps returns every app, ordered by ID.
+func (s *Store) ListApps(ctx context.Context) ([]gatehouse.App, error) {
+	apps, err := s.queryApps(ctx, listAppsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list apps: %w", err)
+	}
+	return apps, nil
+}
+
+// CreateApp stores an app with its lists in one transaction and returns it
+// with its ID set. A taken client_id is gatehouse.ErrAlreadyExists; a scope
+// that is not registered fails the foreign key of app_scopes (or
+// app_default_scopes) and is gatehouse.ErrNotFound.
+func (s *Store) CreateApp(ctx context.Context, a gatehouse.App) (gatehouse.App, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`INSERT INTO apps (client_id, name, type, resource_server, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			a.ClientID, a.Name, string(a.Type), a.ResourceServer, millis(a.CreatedAt)).Scan(&a.ID)
+		if err != nil {
+			return err
+		}
+		for _, l := range appLists {
+			if err := l.insert(ctx, tx, a.ID, *l.field(&a)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return gatehouse.App{}, fmt.Errorf("sqlite: create app: %w", mapErr(err))
+	}
+	return a, nil
+}
+
+// insert stores the items of a list in one statement.
+func (l appList) insert(ctx context.Context, tx *sql.Tx, appID int64, items []string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	query := `INSERT INTO ` + l.table + ` (app_id, position, ` + l.column + `) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(`(?, ?, ?), `, len(items)), `, `)
+	args := make([]any, 0, 3*len(items))
+	for i, item := range items {
+		args = append(args, appID, i, item)
+	}
+	_, err := tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+// DeleteApp deletes the app; the foreign keys cascade, in the same statement,
+// to its lists, credentials, grants, consents, codes and tokens.
+func (s *Store) DeleteApp(ctx context.Context, clientID string) error {
+	n, err := s.write.exec(ctx, `DELETE FROM apps WHERE client_id = ?`, clientID)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete app: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: delete app: %w", gatehouse.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+const codeColumns = `digest, app_id, user_id, grant_id, redirect_uri, scopes, challenge, created_at, expires_at, used_at`
+
+func scanCode(r scanner) (gatehouse.Code, error) {
+	var c gatehouse.Code
+	var userID, grantID, created, expires, used sql.NullInt64
+	var scopes string
+	err := r.Scan(&c.Digest, &c.AppID, &userID, &grantID, &c.RedirectURI, &scopes, &c.Challenge,
+		&created, &expires, &used)
+	c.UserID, c.GrantID, c.Scopes = userID.Int64, grantID.Int64, splitScopes(scopes)
+	c.CreatedAt, c.ExpiresAt, c.UsedAt = timeOf(created), timeOf(expires), timeOf(used)
+	return c, err
+}
+
+// CreateCode stores an authorization code. A taken digest is
+// gatehouse.ErrAlreadyExists; a missing app, user or grant fails a foreign key
+// and is gatehouse.ErrNotFound.
+func (s *Store) CreateCode(ctx context.Context, c gatehouse.Code) error {
+	_, err := s.write.exec(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Digest, c.AppID, nullID(c.UserID), nullID(c.GrantID), c.RedirectURI, joinScopes(c.Scopes),
+		c.Challenge, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.UsedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: create code: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ConsumeCode marks the code used at at and returns it. The mark is one
+// conditional UPDATE … RETURNING, so exactly one of many concurrent callers
+// gets the row; the others read the code as stored and get
+// gatehouse.ErrAlreadyUsed with it. Both run in one write transaction, so the
+// code cannot change in between.
+func (s *Store) ConsumeCode(ctx context.Context, digest []byte, at time.Time) (gatehouse.Code, error) {
+	if err := requireTime(at); err != nil {
+		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
+	}
+	var c gatehouse.Code
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = one(ctx, txQuerier{tx}, scanCode, `UPDATE codes SET used_at = ?
+			WHERE digest = ? AND used_at IS NULL RETURNING `+codeColumns, millis(at), digest)
+		if !errors.Is(err, gatehouse.ErrNotFound) {
+			return err
+		}
+		c, err = one(ctx, txQuerier{tx}, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = ?`, digest)
+		if err != nil {
+			return err
+		}
+		return gatehouse.ErrAlreadyUsed
+	})
+	if errors.Is(err, gatehouse.ErrAlreadyUsed) {
+		return c, fmt.Errorf("sqlite: consume code: %w", err)
+	}
+	if err != nil {
+		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
+	}
+	return c, nil
+}

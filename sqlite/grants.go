@@ -1,0 +1,113 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+const grantColumns = `id, user_id, app_id, scopes, created_at, revoked_at`
+
+func scanGrant(r scanner) (gatehouse.Grant, error) {
+	var g gatehouse.Grant
+	var scopes string
+	var created, revoked sql.NullInt64
+	err := r.Scan(&g.ID, &g.UserID, &g.AppID, &scopes, &created, &revoked)
+	g.Scopes, g.CreatedAt, g.RevokedAt = splitScopes(scopes), timeOf(created), timeOf(revoked)
+	return g, err
+}
+
+// CreateGrant stores a grant and returns it with its ID set. A missing user or
+// app fails a foreign key and is gatehouse.ErrNotFound.
+func (s *Store) CreateGrant(ctx context.Context, g gatehouse.Grant) (gatehouse.Grant, error) {
+	id, err := one(ctx, s.write, scanID,
+		`INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		g.UserID, g.AppID, joinScopes(g.Scopes), millis(g.CreatedAt), millis(g.RevokedAt))
+	if err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("sqlite: create grant: %w", mapErr(err))
+	}
+	g.ID = id
+	return g, nil
+}
+
+// GetGrant returns the grant with that ID, or gatehouse.ErrNotFound.
+func (s *Store) GetGrant(ctx context.Context, id int64) (gatehouse.Grant, error) {
+	g, err := one(ctx, s.read, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE id = ?`, id)
+	if err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("sqlite: get grant: %w", err)
+	}
+	return g, nil
+}
+
+// RevokeGrant marks the grant and its unrevoked tokens revoked at at, in one
+// transaction; earlier revocation times are kept.
+func (s *Store) RevokeGrant(ctx context.Context, id int64, at time.Time) error {
+	if err := requireTime(at); err != nil {
+		return fmt.Errorf("sqlite: revoke grant: %w", err)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := execTx(ctx, tx, `UPDATE grants SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, millis(at), id)
+		if err == nil && n == 0 {
+			return gatehouse.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = execTx(ctx, tx, `UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL`, millis(at), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke grant: %w", err)
+	}
+	return nil
+}
+
+const consentColumns = `user_id, app_id, scopes, updated_at`
+
+func scanConsent(r scanner) (gatehouse.Consent, error) {
+	var c gatehouse.Consent
+	var scopes string
+	var updated sql.NullInt64
+	err := r.Scan(&c.UserID, &c.AppID, &scopes, &updated)
+	c.Scopes, c.UpdatedAt = splitScopes(scopes), timeOf(updated)
+	return c, err
+}
+
+// PutConsent creates or replaces the consent of a user for an app in one
+// statement. A missing user or app is gatehouse.ErrNotFound.
+func (s *Store) PutConsent(ctx context.Context, c gatehouse.Consent) error {
+	_, err := s.write.exec(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id, app_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`,
+		c.UserID, c.AppID, joinScopes(c.Scopes), millis(c.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: put consent: %w", mapErr(err))
+	}
+	return nil
+}
+
+// GetConsent returns the consent of a user for an app, or
+// gatehouse.ErrNotFound.
+func (s *Store) GetConsent(ctx context.Context, userID, appID int64) (gatehouse.Consent, error) {
+	c, err := one(ctx, s.read, scanConsent,
+		`SELECT `+consentColumns+` FROM consents WHERE user_id = ? AND app_id = ?`, userID, appID)
+	if err != nil {
+		return gatehouse.Consent{}, fmt.Errorf("sqlite: get consent: %w", err)
+	}
+	return c, nil
+}
+
+// DeleteConsent deletes the consent of a user for an app, or returns
+// gatehouse.ErrNotFound.
+func (s *Store) DeleteConsent(ctx context.Context, userID, appID int64) error {
+	n, err := s.write.exec(ctx, `DELETE FROM consents WHERE user_id = ? AND app_id = ?`, userID, appID)
+	if err == nil && n == 0 {
+		err = gatehouse.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: delete consent: %w", err)
+	}
+	return nil
+}

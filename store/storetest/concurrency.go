@@ -1,0 +1,188 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// goroutines is how many goroutines race in each concurrency case.
+const goroutines = 32
+
+func concurrencyCases() []testCase {
+	return []testCase{
+		{"ConsumeCodeOnce", testConsumeRace},
+		{"CreateTokenSameDigest", testCreateTokenRace},
+		{"CreateTokenDistinct", testCreateTokensConcurrently},
+		{"RevokeTokenWhileReading", testRevokeWhileReading},
+		{"TouchCredentialKeepsLatest", testTouchRace},
+	}
+}
+
+// race runs fn(i) for i in [0, n) in n goroutines released at once, and
+// waits for them.
+func race(n int, fn func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+// winner returns the index of the only nil error, failing the test unless
+// there is exactly one and every other error is loser.
+func winner(t *testing.T, errs []error, loser error) int {
+	t.Helper()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && won >= 0:
+			t.Fatalf("goroutines %d and %d both succeeded", won, i)
+		case err == nil:
+			won = i
+		case !errors.Is(err, loser):
+			t.Fatalf("goroutine %d: error = %v, want %v", i, err, loser)
+		}
+	}
+	if won < 0 {
+		t.Fatal("no goroutine succeeded")
+	}
+	return won
+}
+
+// testConsumeRace: of many goroutines redeeming one code, exactly one
+// succeeds; the others get ErrAlreadyUsed with the code as the winner left it.
+func testConsumeRace(t *testing.T, f *fixture) {
+	want := f.code("code", f.grant(f.user("alice"), f.app("web")))
+	usedAt := func(i int) time.Time { return at(time.Duration(i+1) * time.Second) }
+	codes, errs := make([]gatehouse.Code, goroutines), make([]error, goroutines)
+	race(goroutines, func(i int) { codes[i], errs[i] = f.st.ConsumeCode(f.ctx, want.Digest, usedAt(i)) })
+	won := winner(t, errs, gatehouse.ErrAlreadyUsed)
+	want.UsedAt = usedAt(won)
+	for i, c := range codes {
+		same(t, fmt.Sprintf("code returned to goroutine %d", i), c, want)
+	}
+}
+
+// testCreateTokenRace: of many goroutines storing one digest, exactly one
+// succeeds and its token is the one stored.
+func testCreateTokenRace(t *testing.T, f *fixture) {
+	g := f.grant(f.user("alice"), f.app("web"))
+	tokens, errs := make([]gatehouse.Token, goroutines), make([]error, goroutines)
+	for i := range tokens {
+		tokens[i] = f.newToken("same", gatehouse.RefreshToken, g)
+		tokens[i].Scopes = []string{fmt.Sprint("scope", i)}
+	}
+	race(goroutines, func(i int) { errs[i] = f.st.CreateToken(f.ctx, tokens[i]) })
+	won := winner(t, errs, gatehouse.ErrAlreadyExists)
+	checkTokens(t, f, tokens[won])
+}
+
+// testCreateTokensConcurrently: concurrent stores of distinct tokens all
+// succeed and can all be read back.
+func testCreateTokensConcurrently(t *testing.T, f *fixture) {
+	const perGoroutine = 4
+	g := f.grant(f.user("alice"), f.app("web"))
+	var tokens []gatehouse.Token
+	for i := range goroutines * perGoroutine {
+		tokens = append(tokens, f.newToken(fmt.Sprint("token", i), gatehouse.AccessToken, g))
+	}
+	race(goroutines, func(i int) {
+		for _, tok := range tokens[i*perGoroutine : (i+1)*perGoroutine] {
+			if err := f.st.CreateToken(f.ctx, tok); err != nil {
+				t.Errorf("goroutine %d: CreateToken: %v", i, err)
+			}
+		}
+	})
+	if !t.Failed() {
+		checkTokens(t, f, tokens...)
+	}
+}
+
+// testRevokeWhileReading: readers racing revokers of a token see it either
+// unrevoked or revoked at one time that never changes afterwards, and the
+// time is that of one of the revokers.
+func testRevokeWhileReading(t *testing.T, f *fixture) {
+	const revokers, reads = goroutines / 2, 20
+	want := f.appToken("tok", f.app("web"))
+	revokedAt := func(i int) time.Time { return at(time.Duration(i+1) * time.Minute) }
+	seen := make([][]time.Time, goroutines-revokers)
+	race(goroutines, func(i int) {
+		if i < revokers {
+			if err := f.st.RevokeToken(f.ctx, want.Digest, revokedAt(i)); err != nil {
+				t.Errorf("revoker %d: %v", i, err)
+			}
+			return
+		}
+		for range reads {
+			got, err := f.st.GetToken(f.ctx, want.Digest)
+			if err != nil {
+				t.Errorf("reader %d: %v", i, err)
+				return
+			}
+			seen[i-revokers] = append(seen[i-revokers], got.RevokedAt)
+		}
+	})
+	got, err := f.st.GetToken(f.ctx, want.Digest)
+	ok(t, err)
+	final := got.RevokedAt
+	if !slices.ContainsFunc(revokerTimes(revokers, revokedAt), func(rt time.Time) bool { return sameTime(rt, final) }) {
+		t.Fatalf("RevokedAt = %v, not one of the revokers' times", final)
+	}
+	want.RevokedAt = final
+	same(t, "revoked token", got, want)
+	for r, times := range seen {
+		checkMonotonic(t, r, times, final)
+	}
+}
+
+// revokerTimes returns revokedAt(i) for i in [0, n).
+func revokerTimes(n int, revokedAt func(int) time.Time) []time.Time {
+	var times []time.Time
+	for i := range n {
+		times = append(times, revokedAt(i))
+	}
+	return times
+}
+
+// checkMonotonic fails the test if a reader saw a revocation time other than
+// final, or saw the token unrevoked after it saw it revoked.
+func checkMonotonic(t *testing.T, reader int, times []time.Time, final time.Time) {
+	t.Helper()
+	revoked := false
+	for _, rt := range times {
+		switch {
+		case rt.IsZero() && revoked:
+			t.Fatalf("reader %d saw the token unrevoked after it saw it revoked", reader)
+		case !rt.IsZero() && !sameTime(rt, final):
+			t.Fatalf("reader %d saw RevokedAt %v, final %v", reader, rt, final)
+		}
+		revoked = revoked || !rt.IsZero()
+	}
+}
+
+// testTouchRace: whatever order concurrent touches land in, the latest time
+// stays.
+func testTouchRace(t *testing.T, f *fixture) {
+	c := f.credential("secret", f.app("web"))
+	touchAt := func(i int) time.Time { return at(time.Duration((i*7)%goroutines) * time.Minute) }
+	race(goroutines, func(i int) {
+		if err := f.st.TouchCredential(f.ctx, c.ID, touchAt(i)); err != nil {
+			t.Errorf("goroutine %d: %v", i, err)
+		}
+	})
+	got, err := f.st.GetCredentialByDigest(f.ctx, c.Digest)
+	ok(t, err)
+	c.LastUsedAt = at((goroutines - 1) * time.Minute)
+	same(t, "credential", got, c)
+}
