@@ -1,0 +1,199 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/secret"
+)
+
+// AppSpec describes an app to register.
+type AppSpec struct {
+	Name           string
+	Type           gatehouse.AppType
+	RedirectURIs   []string
+	Scopes         []string
+	DefaultScopes  []string // nil: the same as Scopes
+	Grants         []string // nil: the defaults of the app type
+	ResourceServer bool
+}
+
+// DefaultGrants are the grant types of an app registered without --grant.
+// client_credentials is never a default: an app acting on its own behalf is
+// a deliberate choice.
+func DefaultGrants(gatehouse.AppType) []string {
+	return []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken}
+}
+
+var knownGrants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken, gatehouse.GrantClientCredentials}
+
+// RegisterApp validates and stores a new app. A confidential app gets its
+// first credential, whose secret is returned here and never again.
+func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, string, error) {
+	if spec.Grants == nil {
+		spec.Grants = DefaultGrants(spec.Type)
+	}
+	if spec.DefaultScopes == nil {
+		spec.DefaultScopes = spec.Scopes
+	}
+	if err := s.validateApp(ctx, spec); err != nil {
+		return gatehouse.App{}, "", err
+	}
+	app, err := s.store.CreateApp(ctx, gatehouse.App{
+		ClientID:       secret.NewID("app_"),
+		Name:           spec.Name,
+		Type:           spec.Type,
+		RedirectURIs:   spec.RedirectURIs,
+		Scopes:         spec.Scopes,
+		DefaultScopes:  spec.DefaultScopes,
+		Grants:         spec.Grants,
+		ResourceServer: spec.ResourceServer,
+		CreatedAt:      s.clock(),
+	})
+	if err != nil {
+		return gatehouse.App{}, "", fmt.Errorf("register app: %w", err)
+	}
+	if app.Type == gatehouse.Public {
+		return app, "", nil // DESIGN invariant 5: a public app never has a secret
+	}
+	sec, _, err := s.CreateCredential(ctx, app)
+	if err != nil {
+		// Leave no half-registered app behind (DESIGN invariant 10).
+		return gatehouse.App{}, "", errors.Join(err, s.store.DeleteApp(ctx, app.ClientID))
+	}
+	return app, sec, nil
+}
+
+// CreateCredential generates a client secret for a confidential app and
+// stores its digest. The secret is returned once.
+func (s *Server) CreateCredential(ctx context.Context, app gatehouse.App) (string, gatehouse.Credential, error) {
+	if app.Type != gatehouse.Confidential {
+		return "", gatehouse.Credential{}, errors.New("a public app cannot have a secret")
+	}
+	sec := secret.New(secret.ClientSecret)
+	c, err := s.store.CreateCredential(ctx, gatehouse.Credential{
+		AppID:     app.ID,
+		Digest:    s.digest.Digest(sec),
+		Hint:      secret.Hint(sec),
+		CreatedAt: s.clock(),
+	})
+	if err != nil {
+		return "", gatehouse.Credential{}, fmt.Errorf("create credential: %w", err)
+	}
+	return sec, c, nil
+}
+
+func (s *Server) validateApp(ctx context.Context, spec AppSpec) error {
+	var errs []error
+	if spec.Name == "" || utf8.RuneCountInString(spec.Name) > 100 || !utf8.ValidString(spec.Name) || strings.ContainsAny(spec.Name, "\x00\r\n") {
+		errs = append(errs, errors.New("the name must be 1 to 100 characters on one line"))
+	}
+	if !spec.Type.Valid() {
+		errs = append(errs, fmt.Errorf("the type must be confidential or public, not %s", quote(string(spec.Type))))
+	}
+	errs = append(errs, validateGrants(spec)...)
+	for i, u := range spec.RedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			errs = append(errs, err)
+		} else if slices.Contains(spec.RedirectURIs[:i], u) {
+			errs = append(errs, fmt.Errorf("redirect URI %s is given twice", quote(u)))
+		}
+	}
+	errs = append(errs, s.validateScopes(ctx, spec)...)
+	if spec.ResourceServer && spec.Type != gatehouse.Confidential {
+		errs = append(errs, errors.New("only a confidential app can be a resource server"))
+	}
+	return errors.Join(errs...)
+}
+
+func validateGrants(spec AppSpec) []error {
+	var errs []error
+	for _, g := range spec.Grants {
+		if !slices.Contains(knownGrants, g) {
+			errs = append(errs, fmt.Errorf("unknown grant type %s (known: %s)", quote(g), strings.Join(knownGrants, ", ")))
+		}
+	}
+	if spec.Type == gatehouse.Public && slices.Contains(spec.Grants, gatehouse.GrantClientCredentials) {
+		errs = append(errs, errors.New("a public app cannot use client_credentials"))
+	}
+	if slices.Contains(spec.Grants, gatehouse.GrantAuthorizationCode) && len(spec.RedirectURIs) == 0 {
+		errs = append(errs, errors.New("the authorization_code grant needs at least one --redirect-uri"))
+	}
+	return errs
+}
+
+func (s *Server) validateScopes(ctx context.Context, spec AppSpec) []error {
+	var errs []error
+	for _, name := range spec.Scopes {
+		if _, err := s.store.GetScope(ctx, name); errors.Is(err, gatehouse.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("scope %s is not registered (gatehouse scope create)", quote(name)))
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("look up scope: %w", err))
+		}
+	}
+	for _, name := range spec.DefaultScopes {
+		if !slices.Contains(spec.Scopes, name) {
+			errs = append(errs, fmt.Errorf("default scope %s is not one of the app's scopes", quote(name)))
+		}
+	}
+	return errs
+}
+
+// CreateScope registers a scope.
+func (s *Server) CreateScope(ctx context.Context, name, description string) (gatehouse.Scope, error) {
+	if !ValidScopeName(name) {
+		return gatehouse.Scope{}, errors.New("a scope name is 1 to 128 printable ASCII characters without spaces, quotes or backslashes")
+	}
+	if description == "" || len(description) > 500 || !utf8.ValidString(description) {
+		return gatehouse.Scope{}, errors.New("a scope needs a description of 1 to 500 characters")
+	}
+	sc := gatehouse.Scope{Name: name, Description: description, CreatedAt: s.clock()}
+	if err := s.store.CreateScope(ctx, sc); err != nil {
+		return gatehouse.Scope{}, fmt.Errorf("create scope %s: %w", quote(name), err)
+	}
+	return sc, nil
+}
+
+// CreateUser registers a local user with an argon2id password hash.
+func (s *Server) CreateUser(ctx context.Context, username, password string) (gatehouse.User, error) {
+	if !validUsername(username) {
+		return gatehouse.User{}, errors.New("a username is 1 to 64 characters of letters, digits, '.', '_', '-' and '@'")
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return gatehouse.User{}, err
+	}
+	u, err := s.store.CreateUser(ctx, gatehouse.User{Username: username, PasswordHash: hash, CreatedAt: s.clock()})
+	if err != nil {
+		return gatehouse.User{}, fmt.Errorf("create user %s: %w", quote(username), err)
+	}
+	return u, nil
+}
+
+func validUsername(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-@", c)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// DeleteApp deletes an app and everything of it: its credentials stop
+// authenticating and its tokens stop working at once (DESIGN revocation
+// cascade: "App deleted").
+func (s *Server) DeleteApp(ctx context.Context, clientID string) error {
+	if err := s.store.DeleteApp(ctx, clientID); err != nil {
+		return fmt.Errorf("delete app: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+)
+
+// Error is an OAuth protocol error (RFC 6749 §5.2). Description is shown to
+// the client: it never contains a token, a secret or a code.
+type Error struct {
+	Code        string
+	Description string
+	Status      int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+// RFC 6749 §5.2 and RFC 7009 §2.2.1 error codes.
+const (
+	CodeInvalidRequest       = "invalid_request"
+	CodeInvalidClient        = "invalid_client"
+	CodeInvalidGrant         = "invalid_grant"
+	CodeUnauthorizedClient   = "unauthorized_client"
+	CodeUnsupportedGrantType = "unsupported_grant_type"
+	CodeInvalidScope         = "invalid_scope"
+	CodeServerError          = "server_error"
+	CodeSlowDown             = "slow_down"
+)
+
+// statusOf is the one table from protocol error code to HTTP status.
+var statusOf = map[string]int{
+	CodeInvalidRequest:       http.StatusBadRequest,
+	CodeInvalidClient:        http.StatusUnauthorized,
+	CodeInvalidGrant:         http.StatusBadRequest,
+	CodeUnauthorizedClient:   http.StatusBadRequest,
+	CodeUnsupportedGrantType: http.StatusBadRequest,
+	CodeInvalidScope:         http.StatusBadRequest,
+	CodeServerError:          http.StatusInternalServerError,
+}
+
+// Errorf returns a protocol error with the status its code maps to.
+func Errorf(code, description string) *Error {
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusBadRequest
+	}
+	return &Error{Code: code, Description: description, Status: status}
+}
+
+// AsError returns err as a protocol error. An error that is not one is an
+// unexpected failure and becomes a server_error without detail; the caller
+// logs the original.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return Errorf(CodeServerError, "the server could not complete the request"), false
+}
+
+// ErrInvalidClient is the one answer to every failed client authentication,
+// whatever the reason, so that a caller cannot tell an unknown client from a
+// wrong secret.
+var ErrInvalidClient = Errorf(CodeInvalidClient, "client authentication failed")

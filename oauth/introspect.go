@@ -1,0 +1,106 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/secret"
+)
+
+// Introspection is an RFC 7662 §2.2 response. An inactive token is exactly
+// {"active":false}: no other member is set.
+type Introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+}
+
+var inactive = Introspection{}
+
+// Introspect answers RFC 7662 for an authenticated confidential client. The
+// caller sees a token only if it was issued to the caller or the caller is a
+// registered resource server; any other token, and every expired, revoked,
+// unknown or malformed one, is {"active":false} (RFC 7662 §2.2, §4).
+func (s *Server) Introspect(ctx context.Context, caller ClientAuth, token string) (Introspection, error) {
+	c, err := s.AuthenticateClient(ctx, caller)
+	if err != nil {
+		return inactive, err
+	}
+	if c.App.Type != gatehouse.Confidential {
+		// RFC 7662 §2.1: the endpoint requires authorization.
+		return inactive, authFailed(c.App.ClientID, "public client at introspection")
+	}
+	if token == "" {
+		return inactive, Errorf(CodeInvalidRequest, "token is required")
+	}
+	t, err := s.lookup(ctx, token)
+	if err != nil || !t.Active(s.clock()) {
+		return inactive, err
+	}
+	if t.AppID != c.App.ID && !c.App.ResourceServer {
+		return inactive, nil
+	}
+	return s.describe(ctx, t)
+}
+
+// lookup finds a token by its string. A malformed or unknown token is the
+// zero Token (inactive) and no error.
+func (s *Server) lookup(ctx context.Context, token string) (gatehouse.Token, error) {
+	kind, err := secret.Parse(token)
+	if err != nil || (kind != secret.AccessToken && kind != secret.RefreshToken) {
+		return gatehouse.Token{}, nil
+	}
+	t, err := s.store.GetToken(ctx, s.digest.Digest(token))
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return gatehouse.Token{}, nil
+	}
+	if err != nil {
+		return gatehouse.Token{}, fmt.Errorf("look up token: %w", err)
+	}
+	return t, nil
+}
+
+func (s *Server) describe(ctx context.Context, t gatehouse.Token) (Introspection, error) {
+	app, err := s.store.GetAppByID(ctx, t.AppID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return inactive, nil // the app was deleted between the two reads
+	}
+	if err != nil {
+		return inactive, fmt.Errorf("introspect: %w", err)
+	}
+	out := Introspection{
+		Active:   true,
+		Scope:    strings.Join(t.Scopes, " "),
+		ClientID: app.ClientID,
+		Exp:      t.ExpiresAt.Unix(),
+		Iat:      t.IssuedAt.Unix(),
+		Iss:      s.cfg.Issuer,
+	}
+	if t.Kind == gatehouse.AccessToken {
+		out.TokenType = "Bearer"
+	}
+	if t.UserID != 0 {
+		u, err := s.store.GetUser(ctx, t.UserID)
+		if err != nil {
+			return inactive, fmt.Errorf("introspect: %w", err)
+		}
+		out.Sub = UserSubject(u.ID)
+		out.Username = u.Username
+	}
+	return out, nil
+}
+
+// UserSubject is the sub of a user's tokens. Client credentials tokens have
+// no sub, so that a resource server never mistakes an app for a user
+// (RFC 9700 §4.15).
+func UserSubject(id int64) string { return "user:" + strconv.FormatInt(id, 10) }

@@ -1,0 +1,72 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Metadata is the RFC 8414 authorization server metadata. It lists only
+// what the server really supports.
+type Metadata struct {
+	Issuer                                    string   `json:"issuer"`
+	TokenEndpoint                             string   `json:"token_endpoint"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	RevocationEndpoint                        string   `json:"revocation_endpoint"`
+	ScopesSupported                           []string `json:"scopes_supported"`
+	ResponseTypesSupported                    []string `json:"response_types_supported"`
+	GrantTypesSupported                       []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+}
+
+// Metadata returns the server's metadata document.
+func (s *Server) Metadata(ctx context.Context) (Metadata, error) {
+	scopes, err := s.store.ListScopes(ctx)
+	if err != nil {
+		return Metadata{}, fmt.Errorf("metadata: %w", err)
+	}
+	names := make([]string, len(scopes))
+	for i, sc := range scopes {
+		names[i] = sc.Name
+	}
+	secretAuth := []string{AuthBasic, AuthPost}
+	return Metadata{
+		Issuer:                                    s.cfg.Issuer,
+		TokenEndpoint:                             s.cfg.Issuer + "/token",
+		IntrospectionEndpoint:                     s.cfg.Issuer + "/introspect",
+		RevocationEndpoint:                        s.cfg.Issuer + "/revoke",
+		ScopesSupported:                           names,
+		ResponseTypesSupported:                    []string{}, // no authorization endpoint yet
+		GrantTypesSupported:                       s.GrantTypes(),
+		TokenEndpointAuthMethodsSupported:         secretAuth,
+		IntrospectionEndpointAuthMethodsSupported: secretAuth,
+		// Public apps revoke their own tokens by client_id (RFC 7009 §2.1).
+		RevocationEndpointAuthMethodsSupported: []string{AuthBasic, AuthPost, AuthNone},
+	}, nil
+}
+
+// Sweep deletes expired tokens and codes in batches of at most batch records,
+// so that no transaction grows without bound, and returns how many it deleted.
+// Revoked tokens are kept until they expire, so that introspection and
+// replay detection still know them.
+func (s *Server) Sweep(ctx context.Context, batch int) (int, error) {
+	total := 0
+	before := s.clock()
+	for {
+		n, err := s.store.DeleteExpired(ctx, before, batch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("sweep expired: %w", err)
+		}
+		if n < batch {
+			return total, nil
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(10 * time.Millisecond): // let writers in between batches
+		}
+	}
+}

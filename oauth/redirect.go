@@ -1,0 +1,57 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// ValidateRedirectURI checks a redirect URI at registration (DESIGN invariant
+// 3; RFC 9700 §2.1, §2.6; OAuth 2.1 §2.3; RFC 8252 §7.1, §7.3, §8.4): an
+// absolute URI with no fragment and no wildcard; https, http only on a
+// loopback IP literal, or a private-use scheme that contains a dot (a
+// reverse domain name).
+func ValidateRedirectURI(raw string) error {
+	if raw == "" || len(raw) > 2000 {
+		return errors.New("a redirect URI must be 1 to 2000 characters")
+	}
+	if strings.ContainsAny(raw, "*#\\ \t\r\n") {
+		return fmt.Errorf("redirect URI %s: wildcards, fragments, backslashes and spaces are not allowed", quote(raw))
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("redirect URI %s is not an absolute URI", quote(raw))
+	}
+	if u.User != nil {
+		return fmt.Errorf("redirect URI %s must not carry user info", quote(raw))
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return fmt.Errorf("redirect URI %s has no host", quote(raw))
+		}
+	case "http":
+		if !isLoopbackIP(u.Hostname()) {
+			return fmt.Errorf("redirect URI %s: http is allowed only for loopback IP literals (127.0.0.1, [::1])", quote(raw))
+		}
+	default:
+		if !strings.Contains(u.Scheme, ".") {
+			return fmt.Errorf("redirect URI %s: a private-use scheme must be a reverse domain name such as com.example.app", quote(raw))
+		}
+	}
+	return nil
+}
+
+// isLoopbackIP reports whether host is a loopback IP literal. The name
+// localhost is refused for redirect URIs (RFC 8252 §8.3: NOT RECOMMENDED).
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isLoopbackHost also accepts localhost, for the development issuer.
+func isLoopbackHost(host string) bool {
+	return host == "localhost" || isLoopbackIP(host)
+}

@@ -1,0 +1,176 @@
+package oauth_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oauth"
+	"github.com/gatehouse/gatehouse/secret"
+	"github.com/gatehouse/gatehouse/sqlite"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var serverKey = bytes.Repeat([]byte{9}, 32)
+
+type env struct {
+	srv   *oauth.Server
+	store gatehouse.Store
+	clock *clock
+	app   gatehouse.App
+	sec   string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := t.Context()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	srv, err := oauth.NewServer(store, serverKey, oauth.Config{Issuer: "https://as.example"}, oauth.Options{Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.CreateScope(ctx, "read", "Read"); err != nil {
+		t.Fatal(err)
+	}
+	app, sec, err := srv.RegisterApp(ctx, oauth.AppSpec{Name: "A", Type: gatehouse.Confidential, Scopes: []string{"read"}, Grants: []string{gatehouse.GrantClientCredentials}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{srv: srv, store: store, clock: c, app: app, sec: sec}
+}
+
+func (e *env) auth() oauth.ClientAuth {
+	return oauth.ClientAuth{Method: oauth.AuthBasic, ClientID: e.app.ClientID, Secret: e.sec}
+}
+
+func (e *env) issue(t *testing.T) string {
+	t.Helper()
+	resp, err := e.srv.Token(t.Context(), oauth.TokenRequest{Client: e.auth(), GrantType: gatehouse.GrantClientCredentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ExpiresIn != 600 {
+		t.Fatalf("expires_in %d, want the 10-minute default", resp.ExpiresIn)
+	}
+	return resp.AccessToken
+}
+
+// INT-2.2-a: an expired token is exactly inactive, at the second it expires.
+func TestAccessTokenExpires(t *testing.T) {
+	e := newEnv(t)
+	tok := e.issue(t)
+	e.clock.add(oauth.DefaultAccessTokenTTL - time.Millisecond)
+	if got, _ := e.srv.Introspect(t.Context(), e.auth(), tok); !got.Active {
+		t.Fatal("inactive before expiry")
+	}
+	e.clock.add(time.Millisecond)
+	got, err := e.srv.Introspect(t.Context(), e.auth(), tok)
+	if err != nil || got != (oauth.Introspection{}) {
+		t.Fatalf("at expiry: %+v %v, want exactly inactive", got, err)
+	}
+}
+
+func TestExpiredCredentialDoesNotAuthenticate(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	d, _ := secret.NewDigester(serverKey)
+	sec := secret.New(secret.ClientSecret)
+	expiring := gatehouse.Credential{AppID: e.app.ID, Digest: d.Digest(sec), CreatedAt: e.clock.now(), ExpiresAt: e.clock.now().Add(time.Hour)}
+	if _, err := e.store.CreateCredential(ctx, expiring); err != nil {
+		t.Fatal(err)
+	}
+	ca := oauth.ClientAuth{Method: oauth.AuthPost, ClientID: e.app.ClientID, Secret: sec}
+	if _, err := e.srv.AuthenticateClient(ctx, ca); err != nil {
+		t.Fatalf("a second, unexpired credential does not work: %v", err)
+	}
+	e.clock.add(time.Hour)
+	if _, err := e.srv.AuthenticateClient(ctx, ca); !errors.Is(err, oauth.ErrInvalidClient) {
+		t.Fatalf("an expired credential authenticates: %v", err)
+	}
+	if _, err := e.srv.AuthenticateClient(ctx, e.auth()); err != nil {
+		t.Fatalf("the first credential stopped working: %v", err)
+	}
+}
+
+// The janitor deletes expired tokens in bounded batches and keeps live ones.
+func TestSweepDeletesOnlyExpiredTokens(t *testing.T) {
+	e := newEnv(t)
+	for range 25 {
+		e.issue(t)
+	}
+	e.clock.add(oauth.DefaultAccessTokenTTL)
+	live := e.issue(t)
+	n, err := e.srv.Sweep(t.Context(), 10)
+	if err != nil || n != 25 {
+		t.Fatalf("Sweep = %d, %v; want 25", n, err)
+	}
+	if got, _ := e.srv.Introspect(t.Context(), e.auth(), live); !got.Active {
+		t.Fatal("the janitor deleted a live token")
+	}
+}
+
+// Last use is recorded, but not written on every request.
+func TestCredentialLastUse(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	creds := func() gatehouse.Credential {
+		cs, err := e.store.ListCredentials(ctx, e.app.ID)
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("credentials: %v %v", cs, err)
+		}
+		return cs[0]
+	}
+	if !creds().LastUsedAt.IsZero() {
+		t.Fatal("a new credential has a last use")
+	}
+	first := e.clock.now()
+	e.issue(t)
+	e.clock.add(30 * time.Second)
+	e.issue(t)
+	if got := creds().LastUsedAt; !got.Equal(first) {
+		t.Fatalf("last use %v, want %v (not rewritten within a minute)", got, first)
+	}
+	e.clock.add(31 * time.Second)
+	e.issue(t)
+	if got := creds().LastUsedAt; !got.Equal(e.clock.now()) {
+		t.Fatalf("last use %v, want %v", got, e.clock.now())
+	}
+}
+
+func TestAuthFailureIsInvalidClient(t *testing.T) {
+	e := newEnv(t)
+	ca := e.auth()
+	ca.Secret = "gth_cs_short"
+	_, err := e.srv.AuthenticateClient(context.Background(), ca)
+	var pe *oauth.Error
+	var af *oauth.AuthFailure
+	if !errors.As(err, &pe) || pe.Code != oauth.CodeInvalidClient || !errors.As(err, &af) {
+		t.Fatalf("err = %v", err)
+	}
+	if bytes.Contains([]byte(err.Error()), []byte(ca.Secret)) {
+		t.Fatal("the error repeats the secret")
+	}
+}
