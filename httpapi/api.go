@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/oauth"
+)
+
+// API serves the protocol endpoints.
+type API struct {
+	OAuth   *oauth.Server
+	Log     *slog.Logger
+	Metrics *Metrics
+	// ClientLimit and AddrLimit throttle failed client authentications per
+	// client_id and per source address.
+	ClientLimit *FailureLimiter
+	AddrLimit   *FailureLimiter
+}
+
+// Mount registers the endpoints on mux. Each protocol endpoint answers
+// every other method with a JSON 405, never with a page.
+func (a *API) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("POST /token", a.token)
+	mux.HandleFunc("POST /introspect", a.introspect)
+	mux.HandleFunc("POST /revoke", a.revoke)
+	for _, p := range []string{"/token", "/introspect", "/revoke"} {
+		mux.HandleFunc(p, methodNotAllowed("POST"))
+	}
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", a.metadata)
+	mux.HandleFunc("/.well-known/oauth-authorization-server", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("GET /healthz", a.healthz)
+}
+
+func (a *API) token(w http.ResponseWriter, r *http.Request) {
+	f, ca, ok := a.authRequest(w, r)
+	if !ok {
+		return
+	}
+	req := oauth.TokenRequest{Client: ca, GrantType: f["grant_type"], Scope: f["scope"], Params: f}
+	resp, err := a.OAuth.Token(r.Context(), req)
+	if err != nil {
+		a.fail(w, r, ca, err)
+		return
+	}
+	a.Metrics.TokensIssued.WithLabelValues(req.GrantType).Inc()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) introspect(w http.ResponseWriter, r *http.Request) {
+	f, ca, ok := a.authRequest(w, r)
+	if !ok {
+		return
+	}
+	resp, err := a.OAuth.Introspect(r.Context(), ca, f["token"])
+	if err != nil {
+		a.fail(w, r, ca, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) revoke(w http.ResponseWriter, r *http.Request) {
+	f, ca, ok := a.authRequest(w, r)
+	if !ok {
+		return
+	}
+	if err := a.OAuth.Revoke(r.Context(), ca, f["token"]); err != nil {
+		a.fail(w, r, ca, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// authRequest parses the form and the client authentication, and refuses a
+// client or an address that failed too often.
+func (a *API) authRequest(w http.ResponseWriter, r *http.Request) (Form, oauth.ClientAuth, bool) {
+	f, err := ParseForm(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return nil, oauth.ClientAuth{}, false
+	}
+	ca, err := clientAuth(r, f)
+	if err == nil && !a.allowed(w, r, ca) {
+		return nil, oauth.ClientAuth{}, false
+	}
+	if err != nil {
+		a.fail(w, r, ca, err)
+		return nil, oauth.ClientAuth{}, false
+	}
+	return f, ca, true
+}
+
+func (a *API) allowed(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
+	key, limiter := "client", a.ClientLimit
+	ok, wait := limiter.Allow(ca.ClientID)
+	if ok {
+		key, limiter = "address", a.AddrLimit
+		ok, wait = limiter.Allow(remoteAddr(r))
+	}
+	if ok {
+		return true
+	}
+	a.Metrics.RateLimited.WithLabelValues(key).Inc()
+	a.Log.WarnContext(r.Context(), "client authentication throttled", "key", key, "client_id", ca.ClientID, "remote", remoteAddr(r))
+	secs := int(wait/time.Second) + 1
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeJSONError(w, &oauth.Error{Code: oauth.CodeSlowDown, Status: http.StatusTooManyRequests,
+		Description: "too many failed client authentications; retry after " + strconv.Itoa(secs) + " seconds"})
+	return false
+}
+
+// fail writes err; a failed client authentication also counts against the
+// client and the address.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth, err error) {
+	var af *oauth.AuthFailure
+	if errors.As(err, &af) {
+		a.ClientLimit.Fail(ca.ClientID)
+		a.AddrLimit.Fail(remoteAddr(r))
+		a.Metrics.AuthFailures.WithLabelValues(r.URL.Path).Inc()
+		a.Log.WarnContext(r.Context(), "client authentication failed", "client_id", ca.ClientID, "method", ca.Method, "reason", af.Reason, "remote", remoteAddr(r))
+		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
+	}
+	a.writeError(w, r, err)
+}
+
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := oauth.AsError(err)
+	if !ok {
+		a.Log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "err", err)
+	}
+	writeJSONError(w, e)
+}
+
+func (a *API) metadata(w http.ResponseWriter, r *http.Request) {
+	md, err := a.OAuth.Metadata(r.Context())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, md)
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := a.OAuth.Store().Ping(r.Context()); err != nil {
+		a.Log.ErrorContext(r.Context(), "health check failed", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSONError(w, &oauth.Error{Code: oauth.CodeInvalidRequest, Description: "method " + r.Method + " is not allowed here; use " + allow, Status: http.StatusMethodNotAllowed})
+	}
+}
+
+var serverError = oauth.Errorf(oauth.CodeServerError, "the server could not complete the request")
+
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func writeJSONError(w http.ResponseWriter, e *oauth.Error) {
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.Description})
+}
+
+// writeJSON writes v with the headers every protocol response carries
+// (RFC 6749 §5.1: no caching of anything that may hold a token).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// remoteAddr is the peer's IP. Forwarded headers are not trusted: behind a
+// proxy every client shares the proxy's address limit (RFC 9700 §4.13).
+func remoteAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// Limit is a token bucket: Burst failures are allowed at once, and one more
+// every Every.
+type Limit struct {
+	Burst int
+	Every time.Duration
+}
+
+// Default limits of failed client authentications (OAuth 2.1 §2.4.1).
+var (
+	DefaultClientLimit = Limit{Burst: 10, Every: 6 * time.Second} // 10 a minute per client_id
+	DefaultAddrLimit   = Limit{Burst: 30, Every: 2 * time.Second} // 30 a minute per source address
+)
+
+// maxBuckets bounds the limiter's memory whatever the number of keys an
+// attacker makes up.
+const maxBuckets = 100_000
+
+// FailureLimiter counts failures per key in token buckets. While a key's
+// bucket is empty every request of that key is refused, even one that would
+// succeed: a brute-force run cannot test its last guess for free.
+type FailureLimiter struct {
+	limit Limit
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// NewFailureLimiter returns a limiter; now is the clock (time.Now if nil).
+func NewFailureLimiter(l Limit, now func() time.Time) *FailureLimiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &FailureLimiter{limit: l, now: now, buckets: make(map[string]*bucket)}
+}
+
+// Allow reports whether key may try now, and if not, how long it must wait.
+func (l *FailureLimiter) Allow(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true, 0
+	}
+	l.refill(b)
+	if b.tokens >= 1 {
+		return true, 0
+	}
+	wait := time.Duration((1 - b.tokens) * float64(l.limit.Every))
+	return false, wait
+}
+
+// Fail records a failure of key.
+func (l *FailureLimiter) Fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= maxBuckets {
+			l.evict()
+		}
+		b = &bucket{tokens: float64(l.limit.Burst), at: l.now()}
+		l.buckets[key] = b
+	}
+	l.refill(b)
+	b.tokens = math.Max(b.tokens-1, 0)
+}
+
+func (l *FailureLimiter) refill(b *bucket) {
+	now := l.now()
+	if elapsed := now.Sub(b.at); elapsed > 0 {
+		b.tokens = math.Min(float64(l.limit.Burst), b.tokens+elapsed.Seconds()/l.limit.Every.Seconds())
+	}
+	b.at = now
+}
+
+// evict drops the buckets that have refilled completely; if none has, it
+// drops an arbitrary half, so that memory stays bounded under attack.
+func (l *FailureLimiter) evict() {
+	for k, b := range l.buckets {
+		l.refill(b)
+		if b.tokens >= float64(l.limit.Burst) {
+			delete(l.buckets, k)
+		}
+	}
+	for k := range l.buckets {
+		if len(l.buckets) < maxBuckets/2 {
+			break
+		}
+		delete(l.buckets, k)
+	}
+}
