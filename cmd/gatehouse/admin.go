@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oauth"
+)
+
+func newScopeCmd(c *common, e env) *cobra.Command {
+	scope := &cobra.Command{Use: "scope", Short: "Manage scopes"}
+	var description string
+	create := &cobra.Command{
+		Use:   "create NAME --description TEXT",
+		Short: "Register a scope",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				s, err := srv.CreateScope(cmd.Context(), args[0], description)
+				if err != nil {
+					return err
+				}
+				if c.json() {
+					return printJSON(e, map[string]string{"name": s.Name, "description": s.Description})
+				}
+				fmt.Fprintf(e.stdout, "created scope %s\n", s.Name)
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&description, "description", "", "what the scope allows, as users will read it")
+	scope.AddCommand(create)
+	return scope
+}
+
+func newUserCmd(c *common, e env) *cobra.Command {
+	user := &cobra.Command{Use: "user", Short: "Manage users"}
+	var username string
+	var fromStdin bool
+	create := &cobra.Command{
+		Use:   "create --username NAME --password-stdin",
+		Short: "Create a local user; the password is read from stdin",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !fromStdin {
+				return errors.New("the password is read from standard input: pass --password-stdin (never on the command line)")
+			}
+			password, err := readSecretLine(e.stdin)
+			if err != nil {
+				return err
+			}
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				u, err := srv.CreateUser(cmd.Context(), username, password)
+				if err != nil {
+					return err
+				}
+				if c.json() {
+					return printJSON(e, map[string]any{"id": u.ID, "username": u.Username, "sub": oauth.UserSubject(u.ID)})
+				}
+				fmt.Fprintf(e.stdout, "created user %s\n", u.Username)
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&username, "username", "", "the login name")
+	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
+	user.AddCommand(create)
+	return user
+}
+
+// readSecretLine reads one line, without its line ending, from r.
+func readSecretLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, oauth.MaxPasswordLen+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("standard input is empty: pipe the password in")
+	}
+	return line, nil
+}
+
+type appOutput struct {
+	ClientID       string              `json:"client_id"`
+	ClientSecret   string              `json:"client_secret,omitempty"`
+	Name           string              `json:"name"`
+	Type           gatehouse.AppType   `json:"type"`
+	RedirectURIs   []string            `json:"redirect_uris"`
+	Scopes         []string            `json:"scopes"`
+	DefaultScopes  []string            `json:"default_scopes"`
+	Grants         []string            `json:"grant_types"`
+	ResourceServer bool                `json:"resource_server"`
+	CreatedAt      time.Time           `json:"created_at"`
+	Credentials    []credentialsOutput `json:"credentials,omitempty"`
+}
+
+type credentialsOutput struct {
+	ID         int64      `json:"id"`
+	Hint       string     `json:"hint"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+func toOutput(a gatehouse.App) appOutput {
+	return appOutput{
+		ClientID: a.ClientID, Name: a.Name, Type: a.Type, RedirectURIs: nonNil(a.RedirectURIs),
+		Scopes: nonNil(a.Scopes), DefaultScopes: nonNil(a.DefaultScopes), Grants: nonNil(a.Grants),
+		ResourceServer: a.ResourceServer, CreatedAt: a.CreatedAt,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func newAppCmd(c *common, e env) *cobra.Command {
+	app := &cobra.Command{Use: "app", Short: "Manage apps (OAuth clients)"}
+	app.AddCommand(newAppCreateCmd(c, e), newAppListCmd(c, e), newAppShowCmd(c, e), newAppDeleteCmd(c, e))
+	return app
+}
+
+func newAppCreateCmd(c *common, e env) *cobra.Command {
+	var spec oauth.AppSpec
+	var typ string
+	cmd := &cobra.Command{
+		Use:   "create --name NAME --type confidential|public --redirect-uri URI… --scope S… [--grant G…]",
+		Short: "Register an app; a confidential app's client_secret is printed once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec.Type = gatehouse.AppType(typ)
+			if !cmd.Flags().Changed("grant") {
+				spec.Grants = nil
+			}
+			if !cmd.Flags().Changed("default-scope") {
+				spec.DefaultScopes = nil
+			}
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				a, sec, err := srv.RegisterApp(cmd.Context(), spec)
+				if err != nil {
+					return err
+				}
+				out := toOutput(a)
+				out.ClientSecret = sec
+				if c.json() {
+					return printJSON(e, out)
+				}
+				fmt.Fprintf(e.stdout, "created %s app %q\nclient_id:     %s\n", a.Type, a.Name, a.ClientID)
+				if sec != "" {
+					fmt.Fprintf(e.stdout, "client_secret: %s\n(the secret is shown only now: store it in your secret manager)\n", sec)
+				}
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&spec.Name, "name", "", "the app's name, as users will see it")
+	f.StringVar(&typ, "type", "", "confidential (a backend keeps a secret) or public (SPA, mobile, desktop, CLI)")
+	f.StringSliceVar(&spec.RedirectURIs, "redirect-uri", nil, "a redirect URI (repeat the flag for several)")
+	f.StringSliceVar(&spec.Scopes, "scope", nil, "a scope the app may request (repeat or comma-separate)")
+	f.StringSliceVar(&spec.DefaultScopes, "default-scope", nil, "a scope granted when a request names none (default: all of --scope)")
+	f.StringSliceVar(&spec.Grants, "grant", nil, "a grant type: authorization_code, refresh_token, client_credentials (default: authorization_code,refresh_token)")
+	f.BoolVar(&spec.ResourceServer, "resource-server", false, "let this confidential app introspect every token, not only its own")
+	return cmd
+}
+
+func newAppListCmd(c *common, e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List apps",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				apps, err := srv.Store().ListApps(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("list apps: %w", err)
+				}
+				if c.json() {
+					out := make([]appOutput, len(apps))
+					for i, a := range apps {
+						out[i] = toOutput(a)
+					}
+					return printJSON(e, out)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLIENT_ID\tTYPE\tNAME")
+				for _, a := range apps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", a.ClientID, a.Type, a.Name)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func newAppShowCmd(c *common, e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show CLIENT_ID",
+		Short: "Show an app and its credentials (never their secrets)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				a, err := srv.Store().GetApp(cmd.Context(), args[0])
+				if errors.Is(err, gatehouse.ErrNotFound) {
+					return fmt.Errorf("no app has client_id %q", args[0])
+				}
+				if err != nil {
+					return fmt.Errorf("show app: %w", err)
+				}
+				creds, err := srv.Store().ListCredentials(cmd.Context(), a.ID)
+				if err != nil {
+					return fmt.Errorf("show app: %w", err)
+				}
+				out := toOutput(a)
+				for _, cr := range creds {
+					out.Credentials = append(out.Credentials, credentialsOutput{
+						ID: cr.ID, Hint: "…" + cr.Hint, CreatedAt: cr.CreatedAt,
+						ExpiresAt: optTime(cr.ExpiresAt), LastUsedAt: optTime(cr.LastUsedAt),
+					})
+				}
+				if c.json() {
+					return printJSON(e, out)
+				}
+				printApp(e, out)
+				return nil
+			})
+		},
+	}
+}
+
+func printApp(e env, a appOutput) {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "client_id:\t%s\nname:\t%s\ntype:\t%s\n", a.ClientID, a.Name, a.Type)
+	fmt.Fprintf(tw, "redirect_uris:\t%s\nscopes:\t%s\ndefault_scopes:\t%s\ngrant_types:\t%s\n",
+		strings.Join(a.RedirectURIs, " "), strings.Join(a.Scopes, " "), strings.Join(a.DefaultScopes, " "), strings.Join(a.Grants, " "))
+	fmt.Fprintf(tw, "resource_server:\t%t\ncreated_at:\t%s\n", a.ResourceServer, a.CreatedAt.Format(time.RFC3339))
+	for _, cr := range a.Credentials {
+		last := "never used"
+		if cr.LastUsedAt != nil {
+			last = "last used " + cr.LastUsedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "credential %d:\t%s, created %s, %s\n", cr.ID, cr.Hint, cr.CreatedAt.Format(time.RFC3339), last)
+	}
+	_ = tw.Flush()
+}
+
+func newAppDeleteCmd(c *common, e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete CLIENT_ID",
+		Short: "Delete an app: its credentials and every token it holds stop working at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				err := srv.DeleteApp(cmd.Context(), args[0])
+				if errors.Is(err, gatehouse.ErrNotFound) {
+					return fmt.Errorf("no app has client_id %q", args[0])
+				}
+				if err != nil {
+					return err
+				}
+				if c.json() {
+					return printJSON(e, map[string]string{"client_id": args[0], "status": "deleted"})
+				}
+				fmt.Fprintf(e.stdout, "deleted app %s with its credentials, grants and tokens\n", args[0])
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/secret"
+)
+
+func newDemoPassword() string { return secret.New(secret.Session) }
+
+func printDevWelcome(e env, issuer, backendID, backendSecret, spaID, password string) {
+	fmt.Fprintf(e.stdout, `Gatehouse dev server: %[1]s
+Demo data created (shown once; it is not logged):
+  user        demo / %[5]s
+  Demo Backend (confidential, client_credentials)
+    client_id      %[2]s
+    client_secret  %[3]s
+  Demo SPA (public)
+    client_id      %[4]s
+
+Try it from another terminal:
+  export CLIENT_ID=%[2]s CLIENT_SECRET=%[3]s
+  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials -d scope=read %[1]s/token
+  curl -s %[1]s/.well-known/oauth-authorization-server
+
+`, issuer, backendID, backendSecret, spaID, password)
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// INT-4-a, INT-2.2-a: a caller sees only its own tokens (a resource server
+// sees all); anything else is exactly {"active":false}.
+func TestIntrospectionShowsNoDetailsToOthers(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token(t, f.app, "read")
+	if body := f.active(t, f.app, tok); body["active"] != true {
+		t.Fatalf("own token: %v", body)
+	}
+	for name, token := range map[string]string{
+		"another app's token": tok,
+		"unknown token":       "gth_at_" + strings.Repeat("0", 49),
+		"random string":       "hello",
+	} {
+		if body := f.active(t, f.other, token); len(body) != 1 || body["active"] != false {
+			t.Errorf("%s: %v, want exactly {\"active\":false}", name, body)
+		}
+	}
+	// A public app cannot introspect (RFC 7662 §2.1: authorization required).
+	form := url.Values{"token": {tok}, "client_id": {f.public.ClientID}}
+	wantError(t, "public introspection", send(t, "POST", f.srv.URL+"/introspect", formCT, form.Encode(), nil), 401, "invalid_client")
+}
+
+// REV-2.1-a, REV-2.2-a: a client revokes only its own tokens; unknown and
+// malformed tokens and any hint answer 200.
+func TestRevocationRules(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token(t, f.app, "")
+	status, body := postForm(t, f.srv.URL+"/revoke", f.other.ClientID, f.other.ClientSecret, url.Values{"token": {tok}})
+	if status != 400 || body["error"] != "unauthorized_client" {
+		t.Fatalf("another app revoking: %d %v", status, body)
+	}
+	if f.active(t, f.app, tok)["active"] != true {
+		t.Fatal("a refused revocation revoked the token")
+	}
+	for _, form := range []url.Values{
+		{"token": {"not-a-token"}},
+		{"token": {"gth_at_" + strings.Repeat("0", 49)}},
+		{"token": {tok}, "token_type_hint": {"bogus"}},
+		{"token": {tok}, "token_type_hint": {"refresh_token"}},
+		{"token": {tok}}, // already revoked: still 200
+	} {
+		if status, body := postForm(t, f.srv.URL+"/revoke", f.app.ClientID, f.app.ClientSecret, form); status != 200 {
+			t.Fatalf("revoke %v: %d %v", form, status, body)
+		}
+	}
+	if f.active(t, f.app, tok)["active"] != false {
+		t.Fatal("the token is active after revocation with a wrong hint")
+	}
+}
+
+// DESIGN revocation cascade, "App deleted": everything of the app stops at once.
+func TestDeletingAnAppKillsItsTokensAndSecret(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token(t, f.app, "")
+	kept := f.token(t, f.other, "")
+	if code, _, errOut := runCmd(t, f.dir, nil, "", "app", "delete", f.app.ClientID); code != 0 {
+		t.Fatalf("app delete: %s", errOut)
+	}
+	rs := createApp(t, f.dir, "--name", "RS", "--type", "confidential", "--resource-server", "--grant", "client_credentials")
+	if body := f.active(t, rs, tok); body["active"] != false {
+		t.Fatalf("a deleted app's token is %v", body)
+	}
+	if body := f.active(t, rs, kept); body["active"] != true {
+		t.Fatal("deleting one app revoked another app's token")
+	}
+	status, _ := postForm(t, f.srv.URL+"/token", f.app.ClientID, f.app.ClientSecret, url.Values{"grant_type": {"client_credentials"}})
+	if status != 401 {
+		t.Fatalf("a deleted app's secret got %d", status)
+	}
+	if code, _, errOut := runCmd(t, f.dir, nil, "", "app", "delete", f.app.ClientID); code == 0 || !strings.Contains(errOut, "no app") {
+		t.Fatalf("deleting twice: exit %d %s", code, errOut)
+	}
+}
+
+// META-2-a, META-3.3-a, BCP-2.4-a: metadata lists exactly what is supported.
+func TestMetadata(t *testing.T) {
+	f := newFixture(t)
+	r := send(t, "GET", f.srv.URL+"/.well-known/oauth-authorization-server", "", "", nil)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Fatalf("metadata: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	if r.body["issuer"] != f.srv.URL {
+		t.Fatalf("issuer %v, want %s", r.body["issuer"], f.srv.URL)
+	}
+	for ep, path := range map[string]string{"token_endpoint": "/token", "introspection_endpoint": "/introspect", "revocation_endpoint": "/revoke"} {
+		if r.body[ep] != f.srv.URL+path {
+			t.Errorf("%s = %v, want %s", ep, r.body[ep], f.srv.URL+path)
+		}
+	}
+	grants := strs(r.body["grant_types_supported"])
+	if !slices.Equal(grants, []string{"client_credentials"}) {
+		t.Fatalf("grant_types_supported %v", grants)
+	}
+	auth := strs(r.body["token_endpoint_auth_methods_supported"])
+	if !slices.Equal(auth, []string{"client_secret_basic", "client_secret_post"}) {
+		t.Fatalf("token_endpoint_auth_methods_supported %v", auth)
+	}
+	if len(strs(r.body["response_types_supported"])) != 0 {
+		t.Fatal("response types advertised without an authorization endpoint")
+	}
+	if !slices.Contains(strs(r.body["scopes_supported"]), "read") {
+		t.Fatal("scopes_supported lacks a registered scope")
+	}
+	// Every advertised endpoint answers as a protocol endpoint.
+	for _, ep := range []string{"token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
+		if resp := send(t, "POST", r.body[ep].(string), formCT, "", nil); resp.status != 401 && resp.status != 400 {
+			t.Errorf("%s answered %d", ep, resp.status)
+		}
+	}
+}
+
+func strs(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+// DESIGN invariant 8: nothing secret is logged, also on failures and on a
+// token sent in a URL.
+func TestInvariant8NothingSecretIsLogged(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, nil, "--dev", "--log-level", "debug", "--log-format", "json")
+	app := createApp(t, dir, "--name", "App", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
+	f := &fixture{srv: srv, dir: dir, app: app}
+	tok := f.token(t, app, "")
+	wrongSecret := "gth_cs_" + tok[7:] // a well-formed-looking wrong secret
+	send(t, "POST", srv.URL+"/token", formCT, "grant_type=client_credentials", map[string]string{"Authorization": basicAuth(app.ClientID, wrongSecret)})
+	send(t, "POST", srv.URL+"/token?client_secret="+url.QueryEscape(app.ClientSecret), formCT, "grant_type=client_credentials", nil)
+	send(t, "GET", srv.URL+"/introspect?token="+tok, "", "", nil)
+	send(t, "GET", srv.URL+"/revoke?token="+tok, "", "", nil)
+	send(t, "POST", srv.URL+"/token", formCT, "grant_type=client_credentials&client_id="+app.ClientID+"&client_secret="+url.QueryEscape(wrongSecret[:30]), nil)
+	postForm(t, srv.URL+"/introspect", app.ClientID, app.ClientSecret, url.Values{"token": {tok}})
+	postForm(t, srv.URL+"/revoke", app.ClientID, app.ClientSecret, url.Values{"token": {tok}})
+	srv.stop()
+	logs := srv.Stderr.String()
+	if !strings.Contains(logs, `"client authentication failed"`) || !strings.Contains(logs, `"request_id"`) {
+		t.Fatalf("the failures were not logged with request ids:\n%s", logs)
+	}
+	assertNoSecretsIn(t, "the server log", []byte(logs), []string{app.ClientSecret, tok, wrongSecret})
+	if strings.Contains(logs, wrongSecret[:30]) {
+		t.Fatal("a partial wrong secret was logged")
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oauth"
+	"github.com/gatehouse/gatehouse/sqlite"
+)
+
+// run executes one command line and returns the exit code. Errors are one
+// line on stderr.
+func run(ctx context.Context, args []string, e env) int {
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(e.stderr, "gatehouse: "+oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+func newRoot(e env) *cobra.Command {
+	c := &common{}
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse: an OAuth 2.0 authorization server",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			c.resolve(e.getenv)
+			return c.validateOutput()
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&c.dataDir, "data-dir", "", "data directory (env GATEHOUSE_DATA_DIR, default ./gatehouse-data)")
+	pf.StringVar(&c.db, "db", "", "database DSN: sqlite:PATH (env GATEHOUSE_DB, default sqlite:<data-dir>/gatehouse.db)")
+	pf.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
+	root.AddCommand(newServeCmd(c, e), newMigrateCmd(c, e), newScopeCmd(c, e), newAppCmd(c, e), newUserCmd(c, e))
+	return root
+}
+
+// openStore opens the database that dsn names. Unless create is set, a
+// SQLite file must exist already, so that a command run from the wrong
+// directory says so instead of working on a new empty database.
+func openStore(ctx context.Context, dsn string, create bool) (gatehouse.Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, errors.New("--db sqlite: needs a path, as in sqlite:./gatehouse-data/gatehouse.db")
+		}
+		if path != ":memory:" {
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				if !create {
+					return nil, fmt.Errorf("database %s does not exist: run 'gatehouse migrate' (or 'gatehouse serve --dev') first, or pass --db / --data-dir", path)
+				}
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					return nil, fmt.Errorf("create database directory: %w", err)
+				}
+			}
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return s, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, errors.New("PostgreSQL is not supported by this build yet; use --db sqlite:PATH")
+	default:
+		return nil, errors.New("--db must be sqlite:PATH")
+	}
+}
+
+// withServer opens and migrates the store, builds the protocol engine with
+// the server key, runs f and closes the store.
+func withServer(ctx context.Context, c *common, e env, f func(*oauth.Server) error) error {
+	key, err := loadKey(e.getenv, c.dataDir)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		return fmt.Errorf("no server key: set GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, or run 'gatehouse serve --dev' once to create %s", filepath.Join(c.dataDir, keyFileName))
+	}
+	store, err := openStore(ctx, c.db, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// The issuer does not matter to administration commands; it is checked
+	// by serve.
+	srv, err := oauth.NewServer(store, key, oauth.Config{Issuer: "https://gatehouse.invalid"}, oauth.Options{})
+	if err != nil {
+		return err
+	}
+	return f(srv)
+}
+
+func printJSON(e env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+func newMigrateCmd(c *common, e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or update the database schema",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := openStore(cmd.Context(), c.db, true)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if err := store.Migrate(cmd.Context()); err != nil {
+				return fmt.Errorf("migrate: %w", err)
+			}
+			if c.json() {
+				return printJSON(e, map[string]string{"status": "migrated"})
+			}
+			fmt.Fprintln(e.stdout, "database is up to date")
+			return nil
+		},
+	}
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/httpapi"
+	"github.com/gatehouse/gatehouse/oauth"
+)
+
+type serveConfig struct {
+	addr            string
+	issuer          string
+	dev             bool
+	accessTTL       time.Duration
+	janitorInterval time.Duration
+	logFormat       string
+	logLevel        string
+}
+
+func newServeCmd(c *common, e env) *cobra.Command {
+	var sc serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve --addr HOST:PORT --issuer URL --db DSN [--dev]",
+		Short: "Run the authorization server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), c, sc, e)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&sc.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&sc.issuer, "issuer", "", "issuer URL, https (default with --dev: http://<addr>)")
+	f.BoolVar(&sc.dev, "dev", false, "development mode: http issuer on loopback, key file and demo data created when missing")
+	f.DurationVar(&sc.accessTTL, "access-token-ttl", oauth.DefaultAccessTokenTTL, "access token lifetime")
+	f.DurationVar(&sc.janitorInterval, "janitor-interval", time.Minute, "how often expired tokens are deleted")
+	f.StringVar(&sc.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&sc.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+// validate checks the whole configuration at once and reports every
+// problem, not only the first.
+func (sc *serveConfig) validate(key []byte) error {
+	var errs []error
+	switch {
+	case sc.issuer == "" && sc.dev:
+		// derived from the listening address once it is known
+	case sc.issuer == "":
+		errs = append(errs, errors.New("--issuer is required: the https URL clients reach this server at"))
+	default:
+		if err := oauth.ValidateIssuer(sc.issuer, sc.dev); err != nil {
+			errs = append(errs, fmt.Errorf("--issuer: %w", err))
+		}
+	}
+	if key == nil {
+		errs = append(errs, errors.New("no server key: set GATEHOUSE_SECRET_KEY (hex or base64, at least 32 bytes) or GATEHOUSE_SECRET_KEY_FILE"))
+	}
+	if sc.accessTTL < time.Second || sc.accessTTL > 24*time.Hour {
+		errs = append(errs, errors.New("--access-token-ttl must be between 1s and 24h"))
+	}
+	if sc.janitorInterval < time.Second {
+		errs = append(errs, errors.New("--janitor-interval must be at least 1s"))
+	}
+	if sc.logFormat != "text" && sc.logFormat != "json" {
+		errs = append(errs, errors.New("--log-format must be text or json"))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(sc.logLevel)); err != nil {
+		errs = append(errs, errors.New("--log-level must be debug, info, warn or error"))
+	}
+	return errors.Join(errs...)
+}
+
+func (sc *serveConfig) logger(e env) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(sc.logLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
+	if sc.logFormat == "json" {
+		h = slog.NewJSONHandler(e.stderr, opts)
+	}
+	return slog.New(httpapi.LogHandler{Handler: h})
+}
+
+func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
+	if sc.dev {
+		if err := ensureDevKey(c.dataDir); err != nil {
+			return err
+		}
+	}
+	key, err := loadKey(e.getenv, c.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := sc.validate(key); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	log := sc.logger(e)
+	ln, err := net.Listen("tcp", sc.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	if sc.issuer == "" {
+		sc.issuer = "http://" + ln.Addr().String()
+	}
+	store, err := openStore(ctx, c.db, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	srv, err := oauth.NewServer(store, key, oauth.Config{Issuer: sc.issuer, AccessTokenTTL: sc.accessTTL}, oauth.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	if sc.dev {
+		if err := seedDev(ctx, srv, e); err != nil {
+			return err
+		}
+	}
+	return serveHTTP(ctx, ln, srv, sc, log, e)
+}
+
+func newHandler(srv *oauth.Server, log *slog.Logger) (http.Handler, *httpapi.Metrics) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := httpapi.NewMetrics(reg)
+	api := &httpapi.API{
+		OAuth: srv, Log: log, Metrics: m,
+		ClientLimit: httpapi.NewFailureLimiter(httpapi.DefaultClientLimit, nil),
+		AddrLimit:   httpapi.NewFailureLimiter(httpapi.DefaultAddrLimit, nil),
+	}
+	mux := http.NewServeMux()
+	api.Mount(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return httpapi.Instrument(mux, log, m), m
+}
+
+func serveHTTP(ctx context.Context, ln net.Listener, srv *oauth.Server, sc serveConfig, log *slog.Logger, e env) error {
+	handler, m := newHandler(srv, log)
+	hs := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		runJanitor(janitorCtx, srv, sc.janitorInterval, m, log)
+	}()
+	defer func() { stopJanitor(); <-janitorDone }()
+
+	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "issuer", sc.issuer, "dev", sc.dev)
+	if e.onListen != nil {
+		e.onListen(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// janitorBatch bounds each delete transaction.
+const janitorBatch = 1000
+
+func runJanitor(ctx context.Context, srv *oauth.Server, every time.Duration, m *httpapi.Metrics, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := srv.Sweep(ctx, janitorBatch)
+		m.JanitorDeleted.Add(float64(n))
+		if err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "janitor", "err", err, "deleted", n)
+			continue
+		}
+		m.JanitorLastSweep.SetToCurrentTime()
+		if n > 0 {
+			log.InfoContext(ctx, "janitor deleted expired records", "deleted", n)
+		}
+	}
+}
+
+// seedDev creates demo data on the first start of a dev server and prints
+// how to try it. The demo secrets are printed to stdout once, never logged.
+func seedDev(ctx context.Context, srv *oauth.Server, e env) error {
+	apps, err := srv.Store().ListApps(ctx)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	if len(apps) > 0 {
+		fmt.Fprintf(e.stdout, "Gatehouse dev server: %s (demo data was created on the first start)\n", srv.Issuer())
+		return nil
+	}
+	for name, desc := range map[string]string{"read": "Read your data", "write": "Change your data"} {
+		if _, err := srv.CreateScope(ctx, name, desc); err != nil && !errors.Is(err, gatehouse.ErrAlreadyExists) {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	password := strings.TrimPrefix(newDemoPassword(), "gth_se_")[:20]
+	if _, err := srv.CreateUser(ctx, "demo", password); err != nil && !errors.Is(err, gatehouse.ErrAlreadyExists) {
+		return fmt.Errorf("seed: %w", err)
+	}
+	backend, sec, err := srv.RegisterApp(ctx, oauth.AppSpec{
+		Name: "Demo Backend", Type: gatehouse.Confidential, Scopes: []string{"read", "write"},
+		DefaultScopes: []string{"read"}, Grants: []string{gatehouse.GrantClientCredentials},
+	})
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	spa, _, err := srv.RegisterApp(ctx, oauth.AppSpec{
+		Name: "Demo SPA", Type: gatehouse.Public, Scopes: []string{"read"},
+		RedirectURIs: []string{srv.Issuer() + "/dev/callback"},
+	})
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	printDevWelcome(e, srv.Issuer(), backend.ClientID, sec, spa.ClientID, password)
+	return nil
+}

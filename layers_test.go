@@ -1,0 +1,46 @@
+package gatehouse_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gatehouse/gatehouse"
+
+// TestLayers keeps the package layout of STYLE.md true: the domain imports
+// only the standard library, backends and the transport never import each
+// other, and only cmd/ wires concrete parts together.
+func TestLayers(t *testing.T) {
+	rules := []struct {
+		pkg        string
+		forbidden  []string // module packages it must not depend on
+		stdlibOnly bool
+	}{
+		{pkg: module, stdlibOnly: true},
+		{pkg: module + "/secret", stdlibOnly: true},
+		{pkg: module + "/store/storetest", forbidden: []string{"/sqlite", "/postgres", "/oauth", "/httpapi", "/secret"}},
+		{pkg: module + "/oauth", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},
+		{pkg: module + "/sqlite", forbidden: []string{"/oauth", "/httpapi", "/web", "/postgres", "/store/storetest"}},
+		{pkg: module + "/httpapi", forbidden: []string{"/sqlite", "/postgres", "/cmd/"}},
+	}
+	for _, r := range rules {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", r.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", r.pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == r.pkg {
+				continue
+			}
+			if r.stdlibOnly {
+				t.Errorf("%s imports %s; it may import only the standard library", r.pkg, dep)
+			}
+			for _, f := range r.forbidden {
+				if strings.HasPrefix(dep, module+f) {
+					t.Errorf("%s imports %s", r.pkg, dep)
+				}
+			}
+		}
+	}
+}
