@@ -18,9 +18,10 @@ Demo data created (shown once; it is not logged):
   Demo SPA (public)
     client_id      %[4]s
 
-Try it from another terminal:
+Try it from another terminal (printf is a shell builtin: the secret stays out of argv):
   export CLIENT_ID=%[2]s CLIENT_SECRET=%[3]s
-  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials -d scope=read %[1]s/token
+  printf 'user = "%%s:%%s"\n' "$CLIENT_ID" "$CLIENT_SECRET" |
+    curl -s -K - -d grant_type=client_credentials -d scope=read %[1]s/token
   curl -s %[1]s/.well-known/oauth-authorization-server
 
 `, issuer, backendID, backendSecret, spaID, password)

@@ -71,8 +71,8 @@ func openStore(ctx context.Context, dsn string, create bool) (gatehouse.Store, e
 				if !create {
 					return nil, fmt.Errorf("database %s does not exist: run 'gatehouse migrate' (or 'gatehouse serve --dev') first, or pass --db / --data-dir", path)
 				}
-				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-					return nil, fmt.Errorf("create database directory: %w", err)
+				if err := createPrivateFile(path); err != nil {
+					return nil, err
 				}
 			}
 		}
@@ -145,4 +145,20 @@ func newMigrateCmd(c *common, e env) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// createPrivateFile creates an empty database file readable by its owner
+// only; SQLite gives its -wal and -shm files the same mode.
+func createPrivateFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create database directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	return nil
 }
