@@ -127,9 +127,43 @@ type Token struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero: not revoked
+	// Parent is the digest of the refresh token whose exchange issued this
+	// token; nil for tokens issued from a code or client credentials.
+	Parent []byte
+	// UsedAt is when a refresh token was exchanged; zero: not yet.
+	UsedAt time.Time
 }
 
 // Active reports whether the token can be used at now.
 func (t Token) Active(now time.Time) bool {
 	return t.RevokedAt.IsZero() && now.Before(t.ExpiresAt)
+}
+
+// Session is a user's login session at the authorization server. Only the
+// digest of the session id (the cookie value) is stored.
+type Session struct {
+	Digest    []byte
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Event kinds recorded in the audit log.
+const (
+	EventCodeReplay      = "code_replay"
+	EventRefreshReuse    = "refresh_token_reuse"
+	EventRefreshRetry    = "refresh_token_retry"
+	EventLoginThrottled  = "login_throttled"
+	EventClientThrottled = "client_auth_throttled"
+)
+
+// Event is an entry of the security audit log.
+type Event struct {
+	ID      int64
+	Kind    string
+	At      time.Time
+	AppID   int64  // zero: none
+	UserID  int64  // zero: none
+	GrantID int64  // zero: none
+	Detail  string // free text for people; never a secret
 }

@@ -19,6 +19,7 @@ func TestLayers(t *testing.T) {
 	}{
 		{pkg: module, stdlibOnly: true},
 		{pkg: module + "/secret", stdlibOnly: true},
+		{pkg: module + "/ratelimit", stdlibOnly: true},
 		{pkg: module + "/store/storetest", forbidden: []string{"/sqlite", "/postgres", "/oauth", "/httpapi", "/secret"}},
 		{pkg: module + "/oauth", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},
 		{pkg: module + "/sqlite", forbidden: []string{"/oauth", "/httpapi", "/web", "/postgres", "/store/storetest"}},

@@ -126,9 +126,39 @@ type Store interface {
 	// returns how many it revoked.
 	RevokeAppTokens(ctx context.Context, appID int64, at time.Time) (int64, error)
 
-	// DeleteExpired deletes at most limit tokens and at most limit codes whose
-	// expiry is at or before before, and returns how many records it deleted
-	// (so at most 2×limit). Callers repeat it until it returns fewer than
+	// RotateRefreshToken exchanges the refresh token old, in one transaction:
+	// when retry is false, it marks old used at at, provided old is unused;
+	// of many concurrent such exchanges of one token exactly one succeeds.
+	// When retry is true, old must have been used before and no successor of
+	// old (a refresh token whose Parent is old) may be used; the store then
+	// revokes every successor of old (refresh and access) at at. In both
+	// cases old and its grant must not be revoked, and the store then stores
+	// next (the new tokens; the caller sets their Parent to old). It returns
+	// ErrNotFound if old does not exist, and ErrAlreadyUsed, with old as
+	// stored, when a condition does not hold; an error storing next (as for
+	// CreateToken) changes nothing. Kind, expiry and client binding are the
+	// caller's rules.
+	RotateRefreshToken(ctx context.Context, old []byte, at time.Time, retry bool, next []Token) (Token, error)
+
+	// CreateSession stores a login session. It returns ErrAlreadyExists if
+	// the digest is taken and ErrNotFound if the user does not exist.
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns the session with that digest, or ErrNotFound.
+	// Expired sessions are returned too, until they are deleted.
+	GetSession(ctx context.Context, digest []byte) (Session, error)
+	// DeleteSession deletes a session, or returns ErrNotFound.
+	DeleteSession(ctx context.Context, digest []byte) error
+
+	// RecordEvent appends an event to the audit log and returns it with its
+	// ID set.
+	RecordEvent(ctx context.Context, e Event) (Event, error)
+	// ListEvents returns the most recently recorded events first, at most
+	// limit of them; a limit below 1 is an error.
+	ListEvents(ctx context.Context, limit int) ([]Event, error)
+
+	// DeleteExpired deletes at most limit tokens, at most limit codes and at
+	// most limit sessions whose expiry is at or before before, and returns how
+	// many records it deleted (so at most 3×limit). Callers repeat it until it returns fewer than
 	// limit, so that no single transaction grows without bound. A limit below
 	// 1 is an error.
 	DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error)

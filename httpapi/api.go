@@ -4,12 +4,25 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/oauth"
+	"github.com/gatehouse/gatehouse/ratelimit"
+	"github.com/gatehouse/gatehouse/secret"
+)
+
+// Default limits of failed client authentications (OAuth 2.1 §2.4.1).
+var (
+	// 10 a minute for one client_id from one address: stops a brute force
+	// without letting anyone who knows a client_id lock that client out.
+	DefaultPairLimit = ratelimit.Limit{Burst: 10, Every: 6 * time.Second}
+	// 60 a minute for one client_id from anywhere: a distributed guess.
+	DefaultClientLimit = ratelimit.Limit{Burst: 60, Every: time.Second}
+	// 30 a minute from one address, whatever the client_id.
+	DefaultAddrLimit = ratelimit.Limit{Burst: 30, Every: 2 * time.Second}
 )
 
 // API serves the protocol endpoints.
@@ -17,10 +30,34 @@ type API struct {
 	OAuth   *oauth.Server
 	Log     *slog.Logger
 	Metrics *Metrics
-	// ClientLimit and AddrLimit throttle failed client authentications per
-	// client_id and per source address.
-	ClientLimit *FailureLimiter
-	AddrLimit   *FailureLimiter
+	// PairLimit, ClientLimit and AddrLimit throttle failed client
+	// authentications per client_id and address, per client_id, and per
+	// address.
+	PairLimit   *ratelimit.FailureLimiter
+	ClientLimit *ratelimit.FailureLimiter
+	AddrLimit   *ratelimit.FailureLimiter
+	// Proxies are the trusted reverse proxies (X-Forwarded-For).
+	Proxies ratelimit.Proxies
+}
+
+// NewAPI returns an API with the default limits.
+func NewAPI(srv *oauth.Server, log *slog.Logger, m *Metrics, proxies ratelimit.Proxies) *API {
+	return &API{
+		OAuth: srv, Log: log, Metrics: m, Proxies: proxies,
+		PairLimit:   ratelimit.New(DefaultPairLimit, nil),
+		ClientLimit: ratelimit.New(DefaultClientLimit, nil),
+		AddrLimit:   ratelimit.New(DefaultAddrLimit, nil),
+	}
+}
+
+// limitKeys are the keys of a request in the three limiters.
+func (a *API) limitKeys(r *http.Request, ca oauth.ClientAuth) (pair, client, addr string) {
+	addr = a.Proxies.ClientIP(r)
+	client = ca.ClientID
+	if len(client) > 80 {
+		client = client[:80] // bound the memory an invented client_id costs
+	}
+	return client + "|" + addr, client, addr
 }
 
 // Mount registers the endpoints on mux. Each protocol endpoint answers
@@ -35,6 +72,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", a.metadata)
 	mux.HandleFunc("/.well-known/oauth-authorization-server", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("/whoami", a.whoami)
 }
 
 func (a *API) token(w http.ResponseWriter, r *http.Request) {
@@ -98,17 +136,25 @@ func (a *API) authRequest(w http.ResponseWriter, r *http.Request) (Form, oauth.C
 }
 
 func (a *API) allowed(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
-	key, limiter := "client", a.ClientLimit
-	ok, wait := limiter.Allow(ca.ClientID)
-	if ok {
-		key, limiter = "address", a.AddrLimit
-		ok, wait = limiter.Allow(remoteAddr(r))
+	pair, client, addr := a.limitKeys(r, ca)
+	var key string
+	var wait time.Duration
+	for _, l := range []struct {
+		name    string
+		limiter *ratelimit.FailureLimiter
+		key     string
+	}{{"client_address", a.PairLimit, pair}, {"client", a.ClientLimit, client}, {"address", a.AddrLimit, addr}} {
+		ok, w := l.limiter.Allow(l.key)
+		if !ok {
+			key, wait = l.name, w
+			break
+		}
 	}
-	if ok {
+	if key == "" {
 		return true
 	}
 	a.Metrics.RateLimited.WithLabelValues(key).Inc()
-	a.Log.WarnContext(r.Context(), "client authentication throttled", "key", key, "client_id", ca.ClientID, "remote", remoteAddr(r))
+	a.Log.WarnContext(r.Context(), "client authentication throttled", "key", key, "client_id", LoggableClientID(ca.ClientID), "remote", addr)
 	secs := int(wait/time.Second) + 1
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeJSONError(w, &oauth.Error{Code: oauth.CodeSlowDown, Status: http.StatusTooManyRequests,
@@ -121,10 +167,12 @@ func (a *API) allowed(w http.ResponseWriter, r *http.Request, ca oauth.ClientAut
 func (a *API) fail(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth, err error) {
 	var af *oauth.AuthFailure
 	if errors.As(err, &af) {
-		a.ClientLimit.Fail(ca.ClientID)
-		a.AddrLimit.Fail(remoteAddr(r))
+		pair, client, addr := a.limitKeys(r, ca)
+		a.PairLimit.Fail(pair)
+		a.ClientLimit.Fail(client)
+		a.AddrLimit.Fail(addr)
 		a.Metrics.AuthFailures.WithLabelValues(r.URL.Path).Inc()
-		a.Log.WarnContext(r.Context(), "client authentication failed", "client_id", ca.ClientID, "method", ca.Method, "reason", af.Reason, "remote", remoteAddr(r))
+		a.Log.WarnContext(r.Context(), "client authentication failed", "client_id", LoggableClientID(ca.ClientID), "method", ca.Method, "reason", af.Reason, "remote", addr)
 		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 	}
 	a.writeError(w, r, err)
@@ -189,12 +237,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// remoteAddr is the peer's IP. Forwarded headers are not trusted: behind a
-// proxy every client shares the proxy's address limit (RFC 9700 §4.13).
-func remoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// LoggableClientID returns a client_id fit for a log line: a value shaped
+// like a secret (a client that swapped client_id and client_secret), or
+// anything but a plausible client_id, is redacted (DESIGN invariant 8).
+func LoggableClientID(id string) string {
+	if _, err := secret.Parse(id); err == nil || strings.HasPrefix(id, "gth_") {
+		return "[redacted: secret-shaped]"
 	}
-	return host
+	if len(id) > 64 {
+		return "[redacted: too long]"
+	}
+	for _, c := range id {
+		if c < 0x21 || c > 0x7e {
+			return "[redacted: unprintable]"
+		}
+	}
+	return id
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse/gatehouse/ratelimit"
 )
 
 type ctxKey int
@@ -62,7 +64,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Instrument gives each request an id, recovers from panics with a bare
 // server_error, logs one access line and records metrics. The access line
 // holds the path only: a query string could carry a token.
-func Instrument(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
+func Instrument(next http.Handler, log *slog.Logger, m *Metrics, proxies ratelimit.Proxies) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
@@ -86,7 +88,7 @@ func Instrument(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			m.Requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 			m.Latency.WithLabelValues(route).Observe(elapsed.Seconds())
 			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "route", route,
-				"status", sw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", remoteAddr(r))
+				"status", sw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", proxies.ClientIP(r))
 		}()
 		next.ServeHTTP(sw, r)
 	})

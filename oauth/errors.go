@@ -25,6 +25,11 @@ const (
 	CodeInvalidScope         = "invalid_scope"
 	CodeServerError          = "server_error"
 	CodeSlowDown             = "slow_down"
+	// RFC 6749 §4.1.2.1 authorization error codes.
+	CodeUnsupportedResponseType = "unsupported_response_type"
+	CodeAccessDenied            = "access_denied"
+	// RFC 6750 §3.1.
+	CodeInvalidToken = "invalid_token"
 )
 
 // statusOf is the one table from protocol error code to HTTP status.
@@ -36,6 +41,7 @@ var statusOf = map[string]int{
 	CodeUnsupportedGrantType: http.StatusBadRequest,
 	CodeInvalidScope:         http.StatusBadRequest,
 	CodeServerError:          http.StatusInternalServerError,
+	CodeInvalidToken:         http.StatusUnauthorized,
 }
 
 // Errorf returns a protocol error with the status its code maps to.

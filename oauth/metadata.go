@@ -9,16 +9,19 @@ import (
 // Metadata is the RFC 8414 authorization server metadata. It lists only
 // what the server really supports.
 type Metadata struct {
-	Issuer                                    string   `json:"issuer"`
-	TokenEndpoint                             string   `json:"token_endpoint"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint"`
-	ScopesSupported                           []string `json:"scopes_supported"`
-	ResponseTypesSupported                    []string `json:"response_types_supported"`
-	GrantTypesSupported                       []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
-	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
-	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
 // Metadata returns the server's metadata document.
@@ -33,17 +36,22 @@ func (s *Server) Metadata(ctx context.Context) (Metadata, error) {
 	}
 	secretAuth := []string{AuthBasic, AuthPost}
 	return Metadata{
-		Issuer:                                    s.cfg.Issuer,
-		TokenEndpoint:                             s.cfg.Issuer + "/token",
-		IntrospectionEndpoint:                     s.cfg.Issuer + "/introspect",
-		RevocationEndpoint:                        s.cfg.Issuer + "/revoke",
-		ScopesSupported:                           names,
-		ResponseTypesSupported:                    []string{}, // no authorization endpoint yet
-		GrantTypesSupported:                       s.GrantTypes(),
-		TokenEndpointAuthMethodsSupported:         secretAuth,
+		Issuer:                 s.cfg.Issuer,
+		AuthorizationEndpoint:  s.cfg.Issuer + "/authorize",
+		TokenEndpoint:          s.cfg.Issuer + "/token",
+		IntrospectionEndpoint:  s.cfg.Issuer + "/introspect",
+		RevocationEndpoint:     s.cfg.Issuer + "/revoke",
+		ScopesSupported:        names,
+		ResponseTypesSupported: []string{"code"}, // RFC 9700 §2.1.2: no implicit
+		GrantTypesSupported:    s.GrantTypes(),
+		// Public apps send client_id alone at the token endpoint.
+		TokenEndpointAuthMethodsSupported:         []string{AuthBasic, AuthPost, AuthNone},
 		IntrospectionEndpointAuthMethodsSupported: secretAuth,
 		// Public apps revoke their own tokens by client_id (RFC 7009 §2.1).
 		RevocationEndpointAuthMethodsSupported: []string{AuthBasic, AuthPost, AuthNone},
+		CodeChallengeMethodsSupported:          []string{"S256"},
+		// RFC 9207 §3: every authorization response carries iss.
+		AuthorizationResponseIssParameterSupported: true,
 	}, nil
 }
 

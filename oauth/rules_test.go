@@ -115,7 +115,8 @@ func TestValidateIssuer(t *testing.T) {
 		ok     bool
 	}{
 		{"https://id.example.com", false, true},
-		{"https://id.example.com/tenant", false, true},
+		{"https://id.example.com/tenant", false, false},
+		{"https://id.example.com/", false, false},
 		{"http://id.example.com", false, false},
 		{"http://127.0.0.1:8080", false, false},
 		{"http://127.0.0.1:8080", true, true},

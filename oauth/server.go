@@ -14,6 +14,13 @@ import (
 // Default lifetimes.
 const (
 	DefaultAccessTokenTTL = 10 * time.Minute
+	// CodeTTL is the lifetime of an authorization code (DESIGN invariant 2:
+	// at most 60 s).
+	CodeTTL               = 60 * time.Second
+	DefaultRefreshIdleTTL = 7 * 24 * time.Hour
+	DefaultRefreshMaxTTL  = 30 * 24 * time.Hour
+	DefaultRetryWindow    = 30 * time.Second
+	DefaultSessionTTL     = 12 * time.Hour
 	// touchEvery bounds how often a credential's last use is written, so that
 	// verifying a secret stays one read on the hot path.
 	touchEvery = time.Minute
@@ -26,6 +33,40 @@ type Config struct {
 	Issuer string
 	// AccessTokenTTL is the lifetime of access tokens; 0 means the default.
 	AccessTokenTTL time.Duration
+	// RefreshIdleTTL: a refresh token not exchanged for this long expires.
+	RefreshIdleTTL time.Duration
+	// RefreshMaxTTL: no refresh token of a grant lives beyond the grant's
+	// creation plus this (RFC 9700 §4.14.2).
+	RefreshMaxTTL time.Duration
+	// RetryWindow: how long a client that lost a refresh response may present
+	// the old refresh token again (DESIGN.md, "The retry window").
+	RetryWindow time.Duration
+	// SessionTTL is the lifetime of a login session.
+	SessionTTL time.Duration
+}
+
+func (c *Config) setDefaults() error {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.AccessTokenTTL, DefaultAccessTokenTTL},
+		{&c.RefreshIdleTTL, DefaultRefreshIdleTTL},
+		{&c.RefreshMaxTTL, DefaultRefreshMaxTTL},
+		{&c.RetryWindow, DefaultRetryWindow},
+		{&c.SessionTTL, DefaultSessionTTL},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+		if *d.v < 0 {
+			return errors.New("lifetimes must be positive")
+		}
+	}
+	if c.RefreshIdleTTL > c.RefreshMaxTTL {
+		return errors.New("the refresh token idle lifetime exceeds its absolute lifetime")
+	}
+	return nil
 }
 
 // Server applies the OAuth rules on top of a Store.
@@ -35,6 +76,9 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+	// dummyHash is verified for unknown usernames, so that a login costs
+	// the same whether the user exists or not.
+	dummyHash string
 }
 
 // Options are the optional dependencies of a Server.
@@ -52,11 +96,8 @@ func NewServer(store gatehouse.Store, serverKey []byte, cfg Config, opts Options
 	if err := ValidateIssuer(cfg.Issuer, true); err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
 	}
-	if cfg.AccessTokenTTL == 0 {
-		cfg.AccessTokenTTL = DefaultAccessTokenTTL
-	}
-	if cfg.AccessTokenTTL < 0 {
-		return nil, errors.New("oauth: access token lifetime must be positive")
+	if err := cfg.setDefaults(); err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -64,8 +105,15 @@ func NewServer(store gatehouse.Store, serverKey []byte, cfg Config, opts Options
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Server{store: store, digest: d, cfg: cfg, log: opts.Logger, now: opts.Now}, nil
+	dummy, err := HashPassword(secret.New(secret.Session))
+	if err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
+	return &Server{store: store, digest: d, cfg: cfg, log: opts.Logger, now: opts.Now, dummyHash: dummy}, nil
 }
+
+// Config returns the server's settings, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
 
 // Issuer returns the issuer identifier.
 func (s *Server) Issuer() string { return s.cfg.Issuer }
@@ -83,6 +131,11 @@ func ValidateIssuer(issuer string, allowHTTPLoopback bool) error {
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
 		return errors.New("issuer must not have a query, a fragment or user info")
+	}
+	if u.Path != "" {
+		// Endpoints are served at the root; a path issuer would advertise
+		// endpoints that do not exist (RFC 8414 §3).
+		return errors.New("issuer must have no path, not even a trailing slash (https://id.example.com)")
 	}
 	switch {
 	case u.Scheme == "https":

@@ -31,10 +31,16 @@ type grantHandler func(ctx context.Context, c Client, req TokenRequest) (TokenRe
 
 // GrantTypes lists the grant types the token endpoint serves. The password
 // and implicit grants do not exist (DESIGN invariant 1, RFC 9700 §2.4).
-func (s *Server) GrantTypes() []string { return []string{gatehouse.GrantClientCredentials} }
+func (s *Server) GrantTypes() []string {
+	return []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken, gatehouse.GrantClientCredentials}
+}
 
 func (s *Server) grant(grantType string) grantHandler {
 	switch grantType {
+	case gatehouse.GrantAuthorizationCode:
+		return s.authorizationCode
+	case gatehouse.GrantRefreshToken:
+		return s.refreshToken
 	case gatehouse.GrantClientCredentials:
 		return s.clientCredentials
 	}
@@ -92,20 +98,19 @@ func (s *Server) clientCredentials(ctx context.Context, c Client, req TokenReque
 // mintAccess creates an access token and commits its digest before returning
 // it, so that no token is ever answered that the store does not hold.
 func (s *Server) mintAccess(ctx context.Context, appID, userID, grantID int64, scopes []string) (string, gatehouse.Token, error) {
-	raw := secret.New(secret.AccessToken)
-	now := s.clock()
-	t := gatehouse.Token{
-		Digest:    s.digest.Digest(raw),
-		Kind:      gatehouse.AccessToken,
-		AppID:     appID,
-		UserID:    userID,
-		GrantID:   grantID,
-		Scopes:    scopes,
-		IssuedAt:  now,
-		ExpiresAt: now.Add(s.cfg.AccessTokenTTL),
-	}
+	raw, t := s.newAccess(appID, userID, grantID, scopes, nil)
 	if err := s.store.CreateToken(ctx, t); err != nil {
 		return "", gatehouse.Token{}, fmt.Errorf("store access token: %w", err)
 	}
 	return raw, t, nil
+}
+
+// newAccess builds an access token; the caller stores it.
+func (s *Server) newAccess(appID, userID, grantID int64, scopes []string, parent []byte) (string, gatehouse.Token) {
+	raw := secret.New(secret.AccessToken)
+	now := s.clock()
+	return raw, gatehouse.Token{
+		Digest: s.digest.Digest(raw), Kind: gatehouse.AccessToken, AppID: appID, UserID: userID, GrantID: grantID,
+		Scopes: scopes, IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenTTL), Parent: parent,
+	}
 }

@@ -71,3 +71,11 @@ func requireTime(at time.Time) error {
 	}
 	return nil
 }
+
+// nullBytes is b, NULL for nil or empty (no parent token).
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

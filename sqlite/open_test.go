@@ -158,6 +158,8 @@ func TestZeroTimeRejected(t *testing.T) {
 		"RevokeGrant":   s.RevokeGrant(ctx, 1, time.Time{}),
 		"RevokeApp":     second(s.RevokeAppTokens(ctx, 1, time.Time{})),
 		"DeleteExpired": second(s.DeleteExpired(ctx, time.Now(), 0)),
+		"Rotate":        second(s.RotateRefreshToken(ctx, d, time.Time{}, false, nil)),
+		"RotateRetry":   second(s.RotateRefreshToken(ctx, d, time.Time{}, true, nil)),
 	} {
 		if err == nil || errors.Is(err, gatehouse.ErrNotFound) {
 			t.Errorf("%s: error = %v, want a rejection of the argument", name, err)
@@ -178,9 +180,19 @@ func TestErrorsHoldNoDigest(t *testing.T) {
 	if err := s.CreateToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	errs := []error{s.CreateToken(ctx, tok), s.RevokeToken(ctx, []byte("OTHERDIGEST"), time.Now())}
-	_, err = s.GetToken(ctx, []byte("OTHERDIGEST"))
-	for _, err := range append(errs, err) {
+	if _, err := s.RotateRefreshToken(ctx, tok.Digest, time.Now(), false, nil); err != nil {
+		t.Fatal(err)
+	}
+	errs := []error{s.CreateToken(ctx, tok), s.RevokeToken(ctx, []byte("OTHERDIGEST"), time.Now()),
+		second(s.GetToken(ctx, []byte("OTHERDIGEST"))),
+		second(s.RotateRefreshToken(ctx, []byte("OTHERDIGEST"), time.Now(), false, nil)),
+		second(s.RotateRefreshToken(ctx, tok.Digest, time.Now(), false, nil)),                   // used before
+		second(s.RotateRefreshToken(ctx, tok.Digest, time.Now(), true, []gatehouse.Token{tok})), // taken digest
+		second(s.GetSession(ctx, []byte("OTHERDIGEST"))),
+		s.DeleteSession(ctx, []byte("OTHERDIGEST")),
+		s.CreateSession(ctx, gatehouse.Session{Digest: []byte("OTHERDIGEST"), UserID: 1000}),
+	}
+	for _, err := range errs {
 		if err == nil || containsAny(err.Error(), "SECRETDIGEST", "OTHERDIGEST", "534543524554") {
 			t.Errorf("error %q: want an error without the digest", err)
 		}

@@ -3,32 +3,39 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
 
-const tokenColumns = `digest, kind, app_id, user_id, grant_id, scopes, issued_at, expires_at, revoked_at`
+const tokenColumns = `digest, kind, app_id, user_id, grant_id, scopes, issued_at, expires_at, revoked_at,
+	parent, used_at`
+
+// insertToken stores the token of tokenArgs.
+const insertToken = `INSERT INTO tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func scanToken(r scanner) (gatehouse.Token, error) {
 	var t gatehouse.Token
-	var userID, grantID, issued, expires, revoked sql.NullInt64
+	var userID, grantID, issued, expires, revoked, used sql.NullInt64
 	var scopes string
-	err := r.Scan(&t.Digest, &t.Kind, &t.AppID, &userID, &grantID, &scopes, &issued, &expires, &revoked)
+	err := r.Scan(&t.Digest, &t.Kind, &t.AppID, &userID, &grantID, &scopes, &issued, &expires, &revoked,
+		&t.Parent, &used)
 	t.UserID, t.GrantID, t.Scopes = userID.Int64, grantID.Int64, splitScopes(scopes)
-	t.IssuedAt, t.ExpiresAt, t.RevokedAt = timeOf(issued), timeOf(expires), timeOf(revoked)
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = timeOf(issued), timeOf(expires), timeOf(revoked), timeOf(used)
 	return t, err
+}
+
+// tokenArgs are the values of insertToken for t.
+func tokenArgs(t gatehouse.Token) []any {
+	return []any{t.Digest, string(t.Kind), t.AppID, nullID(t.UserID), nullID(t.GrantID), joinScopes(t.Scopes),
+		millis(t.IssuedAt), millis(t.ExpiresAt), millis(t.RevokedAt), nullBytes(t.Parent), millis(t.UsedAt)}
 }
 
 // CreateToken stores a token. A taken digest is gatehouse.ErrAlreadyExists; a
 // missing app, user or grant fails a foreign key and is gatehouse.ErrNotFound.
 func (s *Store) CreateToken(ctx context.Context, t gatehouse.Token) error {
-	_, err := s.write.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Digest, string(t.Kind), t.AppID, nullID(t.UserID), nullID(t.GrantID), joinScopes(t.Scopes),
-		millis(t.IssuedAt), millis(t.ExpiresAt), millis(t.RevokedAt))
-	if err != nil {
+	if _, err := s.write.exec(ctx, insertToken, tokenArgs(t)...); err != nil {
 		return fmt.Errorf("sqlite: create token: %w", mapErr(err))
 	}
 	return nil
@@ -74,30 +81,4 @@ func (s *Store) RevokeAppTokens(ctx context.Context, appID int64, at time.Time) 
 		return 0, fmt.Errorf("sqlite: revoke app tokens: %w", err)
 	}
 	return n, nil
-}
-
-// DeleteExpired deletes, in one transaction, at most limit tokens and at most
-// limit codes whose expiry is at or before before, by rowid through the
-// expires_at indexes, and returns how many it deleted.
-func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error) {
-	if limit < 1 {
-		// SQLite reads a negative LIMIT as no limit at all.
-		return 0, errors.New("sqlite: delete expired: limit must be positive")
-	}
-	var total int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"tokens", "codes"} {
-			n, err := execTx(ctx, tx, `DELETE FROM `+table+` WHERE rowid IN
-				(SELECT rowid FROM `+table+` WHERE expires_at <= ? LIMIT ?)`, millis(before), limit)
-			if err != nil {
-				return err
-			}
-			total += n
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete expired: %w", err)
-	}
-	return int(total), nil
 }

@@ -53,8 +53,8 @@ func (c *common) validateOutput() error {
 }
 
 // loadKey finds the server key: GATEHOUSE_SECRET_KEY, GATEHOUSE_SECRET_KEY_FILE,
-// or the key file that serve --dev created in the data directory. It returns
-// nil and no error when there is none.
+// or the key file that serve --dev created in dataDir (skipped when dataDir
+// is empty). It returns nil and no error when there is none.
 func loadKey(getenv func(string) string, dataDir string) ([]byte, error) {
 	if v := getenv("GATEHOUSE_SECRET_KEY"); v != "" {
 		k, err := decodeKey(v)
@@ -66,6 +66,9 @@ func loadKey(getenv func(string) string, dataDir string) ([]byte, error) {
 	path := getenv("GATEHOUSE_SECRET_KEY_FILE")
 	source := "GATEHOUSE_SECRET_KEY_FILE"
 	if path == "" {
+		if dataDir == "" {
+			return nil, nil
+		}
 		path, source = filepath.Join(dataDir, keyFileName), "key file"
 	}
 	b, err := os.ReadFile(path)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/gatehouse/gatehouse/secret"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,7 +18,8 @@ func TestIntrospectionShowsNoDetailsToOthers(t *testing.T) {
 	}
 	for name, token := range map[string]string{
 		"another app's token": tok,
-		"unknown token":       "gth_at_" + strings.Repeat("0", 49),
+		"unknown token":       secret.New(secret.AccessToken),
+		"broken checksum":     "gth_at_" + strings.Repeat("0", 49),
 		"random string":       "hello",
 	} {
 		if body := f.active(t, f.other, token); len(body) != 1 || body["active"] != false {
@@ -44,6 +46,7 @@ func TestRevocationRules(t *testing.T) {
 	for _, form := range []url.Values{
 		{"token": {"not-a-token"}},
 		{"token": {"gth_at_" + strings.Repeat("0", 49)}},
+		{"token": {secret.New(secret.AccessToken)}},
 		{"token": {tok}, "token_type_hint": {"bogus"}},
 		{"token": {tok}, "token_type_hint": {"refresh_token"}},
 		{"token": {tok}}, // already revoked: still 200
@@ -81,7 +84,8 @@ func TestDeletingAnAppKillsItsTokensAndSecret(t *testing.T) {
 	}
 }
 
-// META-2-a, META-3.3-a, BCP-2.4-a: metadata lists exactly what is supported.
+// META-2-a, META-3.3-a, ISS-2.3-a, BCP-2.4-a, BCP-2.1.2-a: metadata lists
+// exactly what is supported: no password or implicit grant, only code.
 func TestMetadata(t *testing.T) {
 	f := newFixture(t)
 	r := send(t, "GET", f.srv.URL+"/.well-known/oauth-authorization-server", "", "", nil)
@@ -96,16 +100,18 @@ func TestMetadata(t *testing.T) {
 			t.Errorf("%s = %v, want %s", ep, r.body[ep], f.srv.URL+path)
 		}
 	}
-	grants := strs(r.body["grant_types_supported"])
-	if !slices.Equal(grants, []string{"client_credentials"}) {
-		t.Fatalf("grant_types_supported %v", grants)
+	for field, want := range map[string][]string{
+		"grant_types_supported":                 {"authorization_code", "refresh_token", "client_credentials"},
+		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
+		"response_types_supported":              {"code"},
+		"code_challenge_methods_supported":      {"S256"},
+	} {
+		if got := strs(r.body[field]); !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", field, got, want)
+		}
 	}
-	auth := strs(r.body["token_endpoint_auth_methods_supported"])
-	if !slices.Equal(auth, []string{"client_secret_basic", "client_secret_post"}) {
-		t.Fatalf("token_endpoint_auth_methods_supported %v", auth)
-	}
-	if len(strs(r.body["response_types_supported"])) != 0 {
-		t.Fatal("response types advertised without an authorization endpoint")
+	if r.body["authorization_response_iss_parameter_supported"] != true || r.body["authorization_endpoint"] != f.srv.URL+"/authorize" {
+		t.Errorf("iss support %v, authorization_endpoint %v", r.body["authorization_response_iss_parameter_supported"], r.body["authorization_endpoint"])
 	}
 	if !slices.Contains(strs(r.body["scopes_supported"]), "read") {
 		t.Fatal("scopes_supported lacks a registered scope")
@@ -134,10 +140,13 @@ func TestInvariant8NothingSecretIsLogged(t *testing.T) {
 	app := createApp(t, dir, "--name", "App", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
 	f := &fixture{srv: srv, dir: dir, app: app}
 	tok := f.token(t, app, "")
-	wrongSecret := "gth_cs_" + tok[7:] // a well-formed-looking wrong secret
+	wrongSecret := secret.New(secret.ClientSecret) // well-formed, never issued
 	send(t, "POST", srv.URL+"/token", formCT, "grant_type=client_credentials", map[string]string{"Authorization": basicAuth(app.ClientID, wrongSecret)})
 	send(t, "POST", srv.URL+"/token?client_secret="+url.QueryEscape(app.ClientSecret), formCT, "grant_type=client_credentials", nil)
 	send(t, "GET", srv.URL+"/introspect?token="+tok, "", "", nil)
+	// A client that swaps client_id and client_secret.
+	swapped := url.Values{"grant_type": {"client_credentials"}, "client_id": {app.ClientSecret}, "client_secret": {app.ClientID}}
+	send(t, "POST", srv.URL+"/token", formCT, swapped.Encode(), nil)
 	send(t, "GET", srv.URL+"/revoke?token="+tok, "", "", nil)
 	send(t, "POST", srv.URL+"/token", formCT, "grant_type=client_credentials&client_id="+app.ClientID+"&client_secret="+url.QueryEscape(wrongSecret[:30]), nil)
 	postForm(t, srv.URL+"/introspect", app.ClientID, app.ClientSecret, url.Values{"token": {tok}})

@@ -18,6 +18,8 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/httpapi"
 	"github.com/gatehouse/gatehouse/oauth"
+	"github.com/gatehouse/gatehouse/ratelimit"
+	"github.com/gatehouse/gatehouse/web"
 )
 
 type serveConfig struct {
@@ -25,9 +27,14 @@ type serveConfig struct {
 	issuer          string
 	dev             bool
 	accessTTL       time.Duration
+	refreshIdleTTL  time.Duration
+	refreshMaxTTL   time.Duration
+	retryWindow     time.Duration
+	sessionTTL      time.Duration
 	janitorInterval time.Duration
 	logFormat       string
 	logLevel        string
+	trustedProxies  []string
 }
 
 func newServeCmd(c *common, e env) *cobra.Command {
@@ -45,7 +52,12 @@ func newServeCmd(c *common, e env) *cobra.Command {
 	f.StringVar(&sc.issuer, "issuer", "", "issuer URL, https (default with --dev: http://<addr>)")
 	f.BoolVar(&sc.dev, "dev", false, "development mode: http issuer on loopback, key file and demo data created when missing")
 	f.DurationVar(&sc.accessTTL, "access-token-ttl", oauth.DefaultAccessTokenTTL, "access token lifetime")
+	f.DurationVar(&sc.refreshIdleTTL, "refresh-token-idle-ttl", oauth.DefaultRefreshIdleTTL, "a refresh token unused this long expires")
+	f.DurationVar(&sc.refreshMaxTTL, "refresh-token-max-ttl", oauth.DefaultRefreshMaxTTL, "no refresh token outlives its grant's start plus this")
+	f.DurationVar(&sc.retryWindow, "refresh-retry-window", oauth.DefaultRetryWindow, "how long a superseded refresh token may be retried after a lost response")
+	f.DurationVar(&sc.sessionTTL, "session-ttl", oauth.DefaultSessionTTL, "login session lifetime")
 	f.DurationVar(&sc.janitorInterval, "janitor-interval", time.Minute, "how often expired tokens are deleted")
+	f.StringSliceVar(&sc.trustedProxies, "trusted-proxy", nil, "a reverse proxy (IP or CIDR) whose X-Forwarded-For is trusted for rate limits and logs")
 	f.StringVar(&sc.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&sc.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -71,11 +83,23 @@ func (sc *serveConfig) validate(key []byte) error {
 	if sc.accessTTL < time.Second || sc.accessTTL > 24*time.Hour {
 		errs = append(errs, errors.New("--access-token-ttl must be between 1s and 24h"))
 	}
+	if sc.refreshIdleTTL < time.Minute || sc.refreshIdleTTL > sc.refreshMaxTTL {
+		errs = append(errs, errors.New("--refresh-token-idle-ttl must be at least 1m and at most --refresh-token-max-ttl"))
+	}
+	if sc.retryWindow < 0 || sc.retryWindow > 5*time.Minute {
+		errs = append(errs, errors.New("--refresh-retry-window must be between 0s and 5m"))
+	}
+	if sc.sessionTTL < time.Minute || sc.sessionTTL > 30*24*time.Hour {
+		errs = append(errs, errors.New("--session-ttl must be between 1m and 720h"))
+	}
 	if sc.janitorInterval < time.Second {
 		errs = append(errs, errors.New("--janitor-interval must be at least 1s"))
 	}
 	if sc.logFormat != "text" && sc.logFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))
+	}
+	if _, err := ratelimit.ParseProxies(sc.trustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxy: %w", err))
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(sc.logLevel)); err != nil {
@@ -101,7 +125,13 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 			return err
 		}
 	}
-	key, err := loadKey(e.getenv, c.dataDir)
+	// Only --dev falls back to the key file in the data directory: a
+	// production server never runs on a dev key by accident.
+	keyDir := ""
+	if sc.dev {
+		keyDir = c.dataDir
+	}
+	key, err := loadKey(e.getenv, keyDir)
 	if err != nil {
 		return err
 	}
@@ -125,7 +155,10 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 	if err := store.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	srv, err := oauth.NewServer(store, key, oauth.Config{Issuer: sc.issuer, AccessTokenTTL: sc.accessTTL}, oauth.Options{Logger: log})
+	srv, err := oauth.NewServer(store, key, oauth.Config{
+		Issuer: sc.issuer, AccessTokenTTL: sc.accessTTL, RefreshIdleTTL: sc.refreshIdleTTL,
+		RefreshMaxTTL: sc.refreshMaxTTL, RetryWindow: sc.retryWindow, SessionTTL: sc.sessionTTL,
+	}, oauth.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -137,23 +170,29 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 	return serveHTTP(ctx, ln, srv, sc, log, e)
 }
 
-func newHandler(srv *oauth.Server, log *slog.Logger) (http.Handler, *httpapi.Metrics) {
+func newHandler(srv *oauth.Server, log *slog.Logger, dev bool, proxies ratelimit.Proxies) (http.Handler, *httpapi.Metrics, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := httpapi.NewMetrics(reg)
-	api := &httpapi.API{
-		OAuth: srv, Log: log, Metrics: m,
-		ClientLimit: httpapi.NewFailureLimiter(httpapi.DefaultClientLimit, nil),
-		AddrLimit:   httpapi.NewFailureLimiter(httpapi.DefaultAddrLimit, nil),
+	api := httpapi.NewAPI(srv, log, m, proxies)
+	pages, err := web.New(srv, log, dev)
+	if err != nil {
+		return nil, nil, err
 	}
+	pages.Proxies = proxies
 	mux := http.NewServeMux()
 	api.Mount(mux)
+	pages.Mount(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return httpapi.Instrument(mux, log, m), m
+	return httpapi.Instrument(mux, log, m, proxies), m, nil
 }
 
 func serveHTTP(ctx context.Context, ln net.Listener, srv *oauth.Server, sc serveConfig, log *slog.Logger, e env) error {
-	handler, m := newHandler(srv, log)
+	proxies, _ := ratelimit.ParseProxies(sc.trustedProxies) // validated before
+	handler, m, err := newHandler(srv, log, sc.dev, proxies)
+	if err != nil {
+		return err
+	}
 	hs := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -225,7 +264,12 @@ func seedDev(ctx context.Context, srv *oauth.Server, e env) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	if len(apps) > 0 {
-		fmt.Fprintf(e.stdout, "Gatehouse dev server: %s (demo data was created on the first start)\n", srv.Issuer())
+		for _, a := range apps {
+			if a.Name == demoSPAName {
+				printDevFlow(e, srv.Issuer(), a.ClientID)
+			}
+		}
+		fmt.Fprintf(e.stdout, "(demo data was created on the first start; its password and secret were shown then)\n")
 		return nil
 	}
 	for name, desc := range map[string]string{"read": "Read your data", "write": "Change your data"} {
@@ -245,12 +289,13 @@ func seedDev(ctx context.Context, srv *oauth.Server, e env) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	spa, _, err := srv.RegisterApp(ctx, oauth.AppSpec{
-		Name: "Demo SPA", Type: gatehouse.Public, Scopes: []string{"read"},
+		Name: demoSPAName, Type: gatehouse.Public, Scopes: []string{"read", "write"}, DefaultScopes: []string{"read"},
 		RedirectURIs: []string{srv.Issuer() + "/dev/callback"},
 	})
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	printDevWelcome(e, srv.Issuer(), backend.ClientID, sec, spa.ClientID, password)
+	printDevWelcome(e, srv.Issuer(), backend.ClientID, sec, password)
+	printDevFlow(e, srv.Issuer(), spa.ClientID)
 	return nil
 }

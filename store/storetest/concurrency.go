@@ -21,6 +21,8 @@ func concurrencyCases() []testCase {
 		{"CreateTokenDistinct", testCreateTokensConcurrently},
 		{"RevokeTokenWhileReading", testRevokeWhileReading},
 		{"TouchCredentialKeepsLatest", testTouchRace},
+		{"RotateRefreshTokenOnce", testRotateRace},
+		{"RetryRefreshTokenOneFamily", testRetryRace},
 	}
 }
 
@@ -185,4 +187,90 @@ func testTouchRace(t *testing.T, f *fixture) {
 	ok(t, err)
 	c.LastUsedAt = at((goroutines - 1) * time.Minute)
 	same(t, "credential", got, c)
+}
+
+// successorsOf returns, for each of n goroutines, the distinct successors
+// that it exchanges old for.
+func (f *fixture) successorsOf(n int, prefix string, old gatehouse.Token) [][]gatehouse.Token {
+	nexts := make([][]gatehouse.Token, n)
+	for i := range nexts {
+		nexts[i] = f.successors(fmt.Sprint(prefix, i), old)
+	}
+	return nexts
+}
+
+// testRotateRace: of many goroutines exchanging one refresh token, exactly
+// one succeeds and only its successors are stored; the others get
+// ErrAlreadyUsed with the token as the winner left it.
+func testRotateRace(t *testing.T, f *fixture) {
+	old := f.refreshToken("old")
+	nexts := f.successorsOf(goroutines, "gen", old)
+	usedAt := func(i int) time.Time { return at(time.Duration(i+1) * time.Second) }
+	got, errs := make([]gatehouse.Token, goroutines), make([]error, goroutines)
+	race(goroutines, func(i int) {
+		got[i], errs[i] = f.st.RotateRefreshToken(f.ctx, old.Digest, usedAt(i), false, nexts[i])
+	})
+	won := winner(t, errs, gatehouse.ErrAlreadyUsed)
+	old.UsedAt = usedAt(won)
+	for i := range got {
+		same(t, fmt.Sprintf("token returned to goroutine %d", i), got[i], old)
+	}
+	for i, next := range nexts {
+		if i == won {
+			checkTokens(t, f, next...)
+		} else {
+			checkMissing(t, f, next...)
+		}
+	}
+}
+
+// testRetryRace: however many retries of one used token race, the first
+// successors are revoked and exactly one family of successors stays
+// unrevoked, that of a retry that succeeded; a retry that failed stored
+// nothing. (Whether every retry succeeds, as the condition of the contract
+// says, or exactly one, as its last sentence says, is left open.)
+func testRetryRace(t *testing.T, f *fixture) {
+	old := f.refreshToken("old")
+	gen0 := f.successors("gen0", old)
+	f.rotate(old, at(time.Minute), false, gen0)
+	nexts := f.successorsOf(goroutines, "retry", old)
+	errs := make([]error, goroutines)
+	race(goroutines, func(i int) {
+		_, errs[i] = f.st.RotateRefreshToken(f.ctx, old.Digest, at(time.Hour+time.Duration(i)*time.Second), true, nexts[i])
+	})
+	if familyLive(t, f, gen0) {
+		t.Fatal("no retry revoked the first successors")
+	}
+	live := 0
+	for i, next := range nexts {
+		if errs[i] != nil {
+			isErr(t, errs[i], gatehouse.ErrAlreadyUsed)
+			checkMissing(t, f, next...)
+			continue
+		}
+		if familyLive(t, f, next) {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d families of successors are unrevoked, want 1", live)
+	}
+}
+
+// familyLive reports whether the tokens of one exchange are unrevoked,
+// failing the test if some are and some are not.
+func familyLive(t *testing.T, f *fixture, family []gatehouse.Token) bool {
+	t.Helper()
+	revoked := 0
+	for _, w := range family {
+		got, err := f.st.GetToken(f.ctx, w.Digest)
+		ok(t, err)
+		if !got.RevokedAt.IsZero() {
+			revoked++
+		}
+	}
+	if revoked != 0 && revoked != len(family) {
+		t.Fatalf("%d of %d tokens of one exchange are revoked", revoked, len(family))
+	}
+	return revoked == 0
 }

@@ -8,7 +8,9 @@
 // The suite checks each method's documented error contract (with errors.Is),
 // the round-trip of every field, the cascades and atomicity the contract
 // promises, and the concurrency guarantees: one winner among many redeemers
-// of a code, one among many creators of a digest.
+// of a code, one among many creators of a digest, one among many exchanges
+// of a refresh token, and one live family of successors however many
+// retries race.
 //
 // It imports the root package and the standard library (testing included)
 // only; never a backend.

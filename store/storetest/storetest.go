@@ -31,6 +31,9 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.Store) {
 		{"Consents", consentCases()},
 		{"Codes", codeCases()},
 		{"Tokens", tokenCases()},
+		{"Rotation", rotationCases()},
+		{"Sessions", sessionCases()},
+		{"Events", eventCases()},
 		{"DeleteExpired", expiryCases()},
 		{"Concurrency", concurrencyCases()},
 	}

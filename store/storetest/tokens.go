@@ -16,12 +16,15 @@ func tokenCases() []testCase {
 			revoked.ExpiresAt, revoked.RevokedAt = at(-time.Hour), at(-2*time.Hour) // returned until deleted
 			noScopes := f.newToken("no-scopes", gatehouse.AccessToken, g)
 			noScopes.Scopes = nil
+			successor := f.newToken("successor", gatehouse.RefreshToken, g)
+			successor.Parent, successor.UsedAt = digest("refresh"), at(time.Minute)
 			for _, want := range []gatehouse.Token{
 				f.newToken("access", gatehouse.AccessToken, g),
 				f.newToken("refresh", gatehouse.RefreshToken, g),
 				f.newToken("client-credentials", gatehouse.AccessToken, gatehouse.Grant{AppID: a.ID}),
 				revoked,
 				noScopes,
+				successor,
 			} {
 				ok(t, f.st.CreateToken(f.ctx, want))
 				got, err := f.st.GetToken(f.ctx, want.Digest)

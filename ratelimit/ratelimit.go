@@ -1,4 +1,4 @@
-package httpapi
+package ratelimit
 
 import (
 	"math"
@@ -12,12 +12,6 @@ type Limit struct {
 	Burst int
 	Every time.Duration
 }
-
-// Default limits of failed client authentications (OAuth 2.1 §2.4.1).
-var (
-	DefaultClientLimit = Limit{Burst: 10, Every: 6 * time.Second} // 10 a minute per client_id
-	DefaultAddrLimit   = Limit{Burst: 30, Every: 2 * time.Second} // 30 a minute per source address
-)
 
 // maxBuckets bounds the limiter's memory whatever the number of keys an
 // attacker makes up.
@@ -39,8 +33,8 @@ type bucket struct {
 	at     time.Time
 }
 
-// NewFailureLimiter returns a limiter; now is the clock (time.Now if nil).
-func NewFailureLimiter(l Limit, now func() time.Time) *FailureLimiter {
+// New returns a limiter; now is the clock (time.Now if nil).
+func New(l Limit, now func() time.Time) *FailureLimiter {
 	if now == nil {
 		now = time.Now
 	}

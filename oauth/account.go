@@ -1,0 +1,95 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/secret"
+)
+
+// ErrLoginFailed is the one answer to a failed login, whether the user is
+// unknown or the password wrong.
+var ErrLoginFailed = errors.New("the username or password is wrong")
+
+// Login checks a username and password. An unknown user costs the same
+// argon2id verification as a known one, so that timing does not tell them
+// apart.
+func (s *Server) Login(ctx context.Context, username, password string) (gatehouse.User, error) {
+	if len(password) > MaxPasswordLen || len(username) > 64 {
+		return gatehouse.User{}, ErrLoginFailed
+	}
+	u, err := s.store.GetUserByUsername(ctx, username)
+	hash := u.PasswordHash
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		hash = s.dummyHash
+	} else if err != nil {
+		return gatehouse.User{}, fmt.Errorf("login: %w", err)
+	}
+	ok, verr := VerifyPassword(hash, password)
+	if verr != nil {
+		return gatehouse.User{}, fmt.Errorf("login: %w", verr)
+	}
+	if !ok || err != nil {
+		return gatehouse.User{}, ErrLoginFailed
+	}
+	return u, nil
+}
+
+// NewSession opens a login session for a user and returns its id, the
+// cookie value; only its digest is stored.
+func (s *Server) NewSession(ctx context.Context, userID int64) (string, error) {
+	id := secret.New(secret.Session)
+	now := s.clock()
+	err := s.store.CreateSession(ctx, gatehouse.Session{Digest: s.digest.Digest(id), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)})
+	if err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	return id, nil
+}
+
+// SessionUser returns the user of a live session. A malformed, unknown or
+// expired session id is ErrNotFound.
+func (s *Server) SessionUser(ctx context.Context, id string) (gatehouse.User, error) {
+	if k, err := secret.Parse(id); err != nil || k != secret.Session {
+		return gatehouse.User{}, gatehouse.ErrNotFound
+	}
+	sess, err := s.store.GetSession(ctx, s.digest.Digest(id))
+	if err != nil {
+		return gatehouse.User{}, fmt.Errorf("session: %w", err)
+	}
+	if !s.clock().Before(sess.ExpiresAt) {
+		return gatehouse.User{}, gatehouse.ErrNotFound
+	}
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return gatehouse.User{}, fmt.Errorf("session: %w", err)
+	}
+	return u, nil
+}
+
+// EndSession deletes a session; an unknown one is not an error.
+func (s *Server) EndSession(ctx context.Context, id string) error {
+	if k, err := secret.Parse(id); err != nil || k != secret.Session {
+		return nil
+	}
+	err := s.store.DeleteSession(ctx, s.digest.Digest(id))
+	if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+// Bearer resolves an access token presented to a protected endpoint
+// (RFC 6750). Anything but a live access token is invalid_token.
+func (s *Server) Bearer(ctx context.Context, token string) (Introspection, error) {
+	t, err := s.lookup(ctx, token)
+	if err != nil {
+		return inactive, err
+	}
+	if t.Kind != gatehouse.AccessToken || !t.Active(s.clock()) {
+		return inactive, Errorf(CodeInvalidToken, "the access token is invalid, expired or revoked")
+	}
+	return s.describe(ctx, t)
+}

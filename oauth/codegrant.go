@@ -1,0 +1,134 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/secret"
+)
+
+var errBadCode = Errorf(CodeInvalidGrant, "the authorization code is invalid, expired or used")
+
+// authorizationCode serves RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6): the code
+// is bound to the app, the redirect URI and the challenge, lives at most 60 s
+// and is single-use; a second use revokes every token issued from it.
+func (s *Server) authorizationCode(ctx context.Context, c Client, req TokenRequest) (TokenResponse, error) {
+	code, verifier := req.Params["code"], req.Params["code_verifier"]
+	if code == "" {
+		return TokenResponse{}, Errorf(CodeInvalidRequest, "code is required")
+	}
+	// RFC 9700 §2.1.1, RFC 7636 §4.1: every code has a challenge, so every
+	// redemption needs a well-formed verifier.
+	if verifier == "" {
+		return TokenResponse{}, Errorf(CodeInvalidRequest, "code_verifier is required")
+	}
+	if !validVerifier(verifier) {
+		return TokenResponse{}, Errorf(CodeInvalidRequest, "code_verifier must be 43 to 128 unreserved characters")
+	}
+	if k, err := secret.Parse(code); err != nil || k != secret.Code {
+		return TokenResponse{}, errBadCode
+	}
+	now := s.clock()
+	stored, err := s.store.ConsumeCode(ctx, s.digest.Digest(code), now)
+	switch {
+	case errors.Is(err, gatehouse.ErrNotFound):
+		return TokenResponse{}, errBadCode
+	case errors.Is(err, gatehouse.ErrAlreadyUsed):
+		return TokenResponse{}, s.codeReplayed(ctx, c, stored, verifier)
+	case err != nil:
+		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
+	}
+	if err := s.checkCode(ctx, c, stored, verifier, req.Params["redirect_uri"]); err != nil {
+		return TokenResponse{}, err
+	}
+	return s.issueUserTokens(ctx, c.App, stored.UserID, stored.GrantID, stored.Scopes, stored.Scopes, nil)
+}
+
+// checkCode verifies the bindings of a freshly consumed code.
+func (s *Server) checkCode(ctx context.Context, c Client, code gatehouse.Code, verifier, redirectURI string) error {
+	// OAuth 2.1 §4.1.3: the code belongs to the app that redeems it.
+	if code.AppID != c.App.ID || !s.clock().Before(code.ExpiresAt) {
+		return errBadCode
+	}
+	// RFC 6749 §4.1.3: a redirect_uri sent here must be the one of the request.
+	if redirectURI != "" && redirectURI != code.RedirectURI {
+		return Errorf(CodeInvalidGrant, "redirect_uri does not match the authorization request")
+	}
+	if !VerifyPKCE(verifier, code.Challenge) {
+		return Errorf(CodeInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	g, err := s.store.GetGrant(ctx, code.GrantID)
+	if err != nil {
+		return fmt.Errorf("redeem code: %w", err)
+	}
+	if !g.RevokedAt.IsZero() {
+		return errBadCode
+	}
+	return nil
+}
+
+// codeReplayed handles a code presented a second time. Only a replay by the
+// code's own app with the right verifier revokes the grant: anyone else could
+// otherwise revoke a user's tokens at will (OAuth 2.1 §7.5.2).
+func (s *Server) codeReplayed(ctx context.Context, c Client, code gatehouse.Code, verifier string) error {
+	if code.AppID != c.App.ID || !VerifyPKCE(verifier, code.Challenge) {
+		return errBadCode
+	}
+	// RFC 6749 §4.1.2, RFC 9700 §4.2.4: revoke what was issued from the code.
+	now := s.clock()
+	if err := s.store.RevokeGrant(ctx, code.GrantID, now); err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+		return fmt.Errorf("revoke replayed code's grant: %w", err)
+	}
+	s.event(ctx, gatehouse.Event{Kind: gatehouse.EventCodeReplay, At: now, AppID: code.AppID, UserID: code.UserID, GrantID: code.GrantID,
+		Detail: "an authorization code was redeemed twice; its grant was revoked"})
+	return errBadCode
+}
+
+// issueUserTokens mints an access token with accessScopes and, when the app
+// may refresh, a refresh token with the grant's full scopes.
+func (s *Server) issueUserTokens(ctx context.Context, app gatehouse.App, userID, grantID int64, accessScopes, grantScopes []string, parent []byte) (TokenResponse, error) {
+	at, _, err := s.mintAccess(ctx, app.ID, userID, grantID, accessScopes)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	resp := TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()), Scope: strings.Join(accessScopes, " ")}
+	if !app.AllowsGrant(gatehouse.GrantRefreshToken) {
+		return resp, nil
+	}
+	g, err := s.store.GetGrant(ctx, grantID)
+	if err != nil {
+		return TokenResponse{}, fmt.Errorf("issue refresh token: %w", err)
+	}
+	rt, rtok := s.newRefresh(app.ID, userID, g, grantScopes, parent)
+	if err := s.store.CreateToken(ctx, rtok); err != nil {
+		return TokenResponse{}, fmt.Errorf("store refresh token: %w", err)
+	}
+	resp.RefreshToken = rt
+	return resp, nil
+}
+
+// newRefresh builds a refresh token that expires when idle, and never after
+// the grant's absolute limit (RFC 9700 §4.14.2).
+func (s *Server) newRefresh(appID, userID int64, g gatehouse.Grant, scopes []string, parent []byte) (string, gatehouse.Token) {
+	issued := s.clock()
+	exp := issued.Add(s.cfg.RefreshIdleTTL)
+	if limit := g.CreatedAt.Add(s.cfg.RefreshMaxTTL); limit.Before(exp) {
+		exp = limit
+	}
+	raw := secret.New(secret.RefreshToken)
+	return raw, gatehouse.Token{
+		Digest: s.digest.Digest(raw), Kind: gatehouse.RefreshToken, AppID: appID, UserID: userID, GrantID: g.ID,
+		Scopes: scopes, IssuedAt: issued, ExpiresAt: exp, Parent: parent,
+	}
+}
+
+// event records an audit event; a failure to record is logged, not fatal.
+func (s *Server) event(ctx context.Context, e gatehouse.Event) {
+	s.log.WarnContext(ctx, "security event", "kind", e.Kind, "app_id", e.AppID, "user_id", e.UserID, "grant_id", e.GrantID)
+	if _, err := s.store.RecordEvent(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "record security event", "kind", e.Kind, "err", err)
+	}
+}

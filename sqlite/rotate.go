@@ -1,0 +1,109 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// RotateRefreshToken exchanges the refresh token old in one write transaction:
+// it marks old used (or, for a retry, revokes the successors of old) and
+// stores next. If an insert of next fails, nothing changes; its error is
+// mapped as CreateToken's. The transaction begins with BEGIN IMMEDIATE and
+// runs on the only write connection, so no other write lands between its
+// checks and its changes.
+func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, at time.Time, retry bool, next []gatehouse.Token) (gatehouse.Token, error) {
+	if err := requireTime(at); err != nil {
+		return gatehouse.Token{}, fmt.Errorf("sqlite: rotate refresh token: %w", err)
+	}
+	mark := markUsed
+	if retry {
+		mark = markRetried
+	}
+	var t gatehouse.Token
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if t, err = mark(ctx, tx, old, at); err != nil {
+			return err
+		}
+		return insertTokens(ctx, tx, next)
+	})
+	if errors.Is(err, gatehouse.ErrAlreadyUsed) {
+		return t, fmt.Errorf("sqlite: rotate refresh token: %w", err)
+	}
+	if err != nil {
+		return gatehouse.Token{}, fmt.Errorf("sqlite: rotate refresh token: %w", err)
+	}
+	return t, nil
+}
+
+// markUsed marks old used at at with one conditional UPDATE … RETURNING, so
+// that of many concurrent exchanges exactly one gets the row, and a token
+// revoked (or of a grant revoked) after the caller read it gets none. When
+// none does, old is missing (gatehouse.ErrNotFound) or is used or revoked
+// (gatehouse.ErrAlreadyUsed, with old as stored).
+func markUsed(ctx context.Context, tx *sql.Tx, old []byte, at time.Time) (gatehouse.Token, error) {
+	t, err := one(ctx, txQuerier{tx}, scanToken, `UPDATE tokens SET used_at = ?
+		WHERE digest = ? AND used_at IS NULL AND revoked_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM grants WHERE grants.id = tokens.grant_id AND grants.revoked_at IS NOT NULL)
+		RETURNING `+tokenColumns, millis(at), old)
+	if !errors.Is(err, gatehouse.ErrNotFound) {
+		return t, err
+	}
+	t, err = tokenTx(ctx, tx, old)
+	if err != nil {
+		return gatehouse.Token{}, err
+	}
+	return t, gatehouse.ErrAlreadyUsed
+}
+
+// markRetried allows a retried exchange of old only if old was used and no
+// successor of old (a refresh token whose parent is old) was; it then revokes
+// every successor of old, refresh and access, at at, keeping earlier
+// revocation times. Otherwise it returns gatehouse.ErrAlreadyUsed with old as
+// stored, or gatehouse.ErrNotFound.
+func markRetried(ctx context.Context, tx *sql.Tx, old []byte, at time.Time) (gatehouse.Token, error) {
+	t, err := tokenTx(ctx, tx, old)
+	if err != nil {
+		return gatehouse.Token{}, err
+	}
+	var successorUsed bool
+	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tokens
+		WHERE parent = ? AND kind = ? AND used_at IS NOT NULL)`, old, string(gatehouse.RefreshToken)).Scan(&successorUsed)
+	if err != nil {
+		return gatehouse.Token{}, err
+	}
+	var grantRevoked bool
+	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM grants
+		WHERE id = ? AND revoked_at IS NOT NULL)`, t.GrantID).Scan(&grantRevoked)
+	if err != nil {
+		return gatehouse.Token{}, err
+	}
+	if t.UsedAt.IsZero() || successorUsed || !t.RevokedAt.IsZero() || grantRevoked {
+		return t, gatehouse.ErrAlreadyUsed
+	}
+	_, err = execTx(ctx, tx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE parent = ?`, millis(at), old)
+	return t, err
+}
+
+// tokenTx reads the token with that digest in the transaction, or returns
+// gatehouse.ErrNotFound.
+func tokenTx(ctx context.Context, tx *sql.Tx, digest []byte) (gatehouse.Token, error) {
+	return one(ctx, txQuerier{tx}, scanToken, `SELECT `+tokenColumns+` FROM tokens WHERE digest = ?`, digest)
+}
+
+// insertTokens stores tokens in the transaction. A taken digest is
+// gatehouse.ErrAlreadyExists; a missing app, user or grant is
+// gatehouse.ErrNotFound.
+func insertTokens(ctx context.Context, tx *sql.Tx, tokens []gatehouse.Token) error {
+	for _, t := range tokens {
+		if _, err := tx.ExecContext(ctx, insertToken, tokenArgs(t)...); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oauth"
+)
+
+// authzParams are the authorization request parameters carried through the
+// login and consent forms. Nothing else is carried, so that no page can be
+// turned into an open redirector (RFC 9700 §4.11).
+var authzParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"}
+
+// maxFormBytes caps a page form.
+const maxFormBytes = 16 << 10
+
+func carried(all map[string]string) map[string]string {
+	out := make(map[string]string)
+	for _, k := range authzParams {
+		if v, ok := all[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// readForm parses a page form body strictly and with a size cap.
+func readForm(w http.ResponseWriter, r *http.Request) (map[string]string, []string, error) {
+	if r.URL.RawQuery != "" {
+		return nil, nil, errors.New("unexpected query string")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	p, repeated := oauth.SingleParams(v)
+	return p, repeated, nil
+}
+
+// authorize is the authorization endpoint (RFC 6749 §3.1, §4.1.1). The
+// client and redirect URI are checked first and shown as a page when bad;
+// the user is authenticated before any redirect, error redirects included
+// (RFC 9700 §4.11.2).
+func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The authorization request is malformed.")
+		return
+	}
+	params, repeated := oauth.SingleParams(q)
+	p.continueAuthorize(w, r, params, repeated, http.StatusFound)
+}
+
+func (p *Pages) continueAuthorize(w http.ResponseWriter, r *http.Request, params map[string]string, repeated []string, redirectStatus int) {
+	app, redirectURI, ok := p.checkClient(w, r, params, repeated)
+	if !ok {
+		return
+	}
+	u, ok, err := p.currentUser(r)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	if !ok {
+		p.render(w, r, http.StatusOK, "login", loginPage{AppName: app.Name, Params: carried(params)})
+		return
+	}
+	req, err := p.OAuth.CheckAuthorize(app, redirectURI, params, repeated)
+	if e, isProto := errors.AsType[*oauth.Error](err); isProto {
+		http.Redirect(w, r, p.OAuth.ErrorRedirect(redirectURI, req.State, e), redirectStatus)
+		return
+	}
+	needed, fresh, err := p.OAuth.NeedsConsent(r.Context(), u.ID, req)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	if needed {
+		p.showConsent(w, r, u, req, fresh, params)
+		return
+	}
+	p.approve(w, r, u, req, redirectStatus)
+}
+
+func (p *Pages) checkClient(w http.ResponseWriter, r *http.Request, params map[string]string, repeated []string) (gatehouse.App, string, bool) {
+	app, redirectURI, err := p.OAuth.CheckClient(r.Context(), params, repeated)
+	if pe, ok := errors.AsType[*oauth.PageError](err); ok {
+		p.errorPage(w, r, http.StatusBadRequest, "This link cannot be used", pe.Message)
+		return app, "", false
+	}
+	if err != nil {
+		p.serverError(w, r, err)
+		return app, "", false
+	}
+	return app, redirectURI, true
+}
+
+func (p *Pages) approve(w http.ResponseWriter, r *http.Request, u gatehouse.User, req oauth.AuthorizeRequest, status int) {
+	to, err := p.OAuth.Approve(r.Context(), u.ID, req)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, to, status)
+}
+
+type scopeLine struct {
+	Name, Description string
+	New               bool
+}
+
+type consentPage struct {
+	AppName, Username, RedirectHost string
+	Scopes                          []scopeLine
+	Params                          map[string]string
+}
+
+func (p *Pages) showConsent(w http.ResponseWriter, r *http.Request, u gatehouse.User, req oauth.AuthorizeRequest, fresh []string, params map[string]string) {
+	data := consentPage{AppName: req.App.Name, Username: u.Username, Params: carried(params), RedirectHost: redirectHost(req.RedirectURI)}
+	for _, name := range req.Scopes {
+		sc, err := p.OAuth.Store().GetScope(r.Context(), name)
+		if err != nil {
+			p.serverError(w, r, err)
+			return
+		}
+		isNew := false
+		for _, f := range fresh {
+			isNew = isNew || f == name
+		}
+		data.Scopes = append(data.Scopes, scopeLine{Name: sc.Name, Description: sc.Description, New: isNew})
+	}
+	p.render(w, r, http.StatusOK, "consent", data)
+}
+
+func redirectHost(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.Host == "" {
+		scheme, _, _ := strings.Cut(uri, ":")
+		return scheme + ":"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// consent takes the user's decision=allow|deny and answers 303 (RFC 9700
+// §4.12). The request is validated again from scratch.
+func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
+	form, repeated, err := readForm(w, r)
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The form could not be read.")
+		return
+	}
+	decision := form["decision"]
+	if decision != "allow" && decision != "deny" {
+		p.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The form must say decision=allow or decision=deny.")
+		return
+	}
+	app, redirectURI, ok := p.checkClient(w, r, form, repeated)
+	if !ok {
+		return
+	}
+	u, ok, err := p.currentUser(r)
+	if err != nil || !ok {
+		p.sessionLost(w, r, app, form, err)
+		return
+	}
+	req, err := p.OAuth.CheckAuthorize(app, redirectURI, form, repeated)
+	if e, isProto := errors.AsType[*oauth.Error](err); isProto {
+		http.Redirect(w, r, p.OAuth.ErrorRedirect(redirectURI, req.State, e), http.StatusSeeOther)
+		return
+	}
+	if decision == "deny" {
+		http.Redirect(w, r, p.OAuth.Deny(req), http.StatusSeeOther)
+		return
+	}
+	p.approve(w, r, u, req, http.StatusSeeOther)
+}
+
+// sessionLost shows the login page again when the session ended between
+// the consent page and the decision.
+func (p *Pages) sessionLost(w http.ResponseWriter, r *http.Request, app gatehouse.App, form map[string]string, err error) {
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "login", loginPage{AppName: app.Name, Params: carried(form), Error: "Your session ended. Please sign in again."})
+}
+
+type loginPage struct {
+	AppName, Username, Error string
+	Params                   map[string]string
+}
+
+func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "login", loginPage{})
+}
+
+// login checks the credentials, throttled per account and per address with
+// the same answer for an unknown user and a wrong password, opens a fresh
+// session and answers 303 (RFC 9700 §4.12) to the authorization request it
+// came from, or to the home page. It redirects nowhere else.
+func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
+	form, _, err := readForm(w, r)
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The form could not be read.")
+		return
+	}
+	page := loginPage{Username: form["username"], Params: carried(form)}
+	userKey, addrKey := strings.ToLower(form["username"]), p.Proxies.ClientIP(r)
+	if wait, ok := p.throttled(userKey, addrKey); !ok {
+		p.event(r, "login throttled")
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		page.Error = "Too many failed sign-ins. Please wait a minute and try again."
+		p.render(w, r, http.StatusTooManyRequests, "login", page)
+		return
+	}
+	u, err := p.OAuth.Login(r.Context(), form["username"], form["password"])
+	if errors.Is(err, oauth.ErrLoginFailed) {
+		p.UserLimit.Fail(userKey)
+		p.AddrLimit.Fail(addrKey)
+		p.Log.WarnContext(r.Context(), "login failed", "remote", addrKey)
+		page.Error = "The username or password is wrong."
+		p.render(w, r, http.StatusUnauthorized, "login", page)
+		return
+	}
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	id, err := p.OAuth.NewSession(r.Context(), u.ID)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	p.setSession(w, id)
+	next := "/"
+	if len(page.Params) > 0 {
+		v := url.Values{}
+		for k, val := range page.Params {
+			v.Set(k, val)
+		}
+		next = "/authorize?" + v.Encode()
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (p *Pages) throttled(userKey, addrKey string) (time.Duration, bool) {
+	if ok, wait := p.UserLimit.Allow(userKey); !ok {
+		return wait, false
+	}
+	if ok, wait := p.AddrLimit.Allow(addrKey); !ok {
+		return wait, false
+	}
+	return 0, true
+}
+
+func (p *Pages) event(r *http.Request, msg string) {
+	p.Log.WarnContext(r.Context(), msg, "remote", p.Proxies.ClientIP(r))
+}
+
+type devCallbackPage struct {
+	Code, State, Iss, Error, ErrorDescription, Issuer, RedirectURI string
+	IssOK                                                          bool
+}
+
+// devCallback shows what an app's redirect URI receives (serve --dev only).
+func (p *Pages) devCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	iss := p.OAuth.Issuer()
+	p.render(w, r, http.StatusOK, "dev_callback", devCallbackPage{
+		Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss"), Error: q.Get("error"),
+		ErrorDescription: q.Get("error_description"), Issuer: iss, RedirectURI: iss + "/dev/callback",
+		IssOK: q.Get("iss") == iss,
+	})
+}

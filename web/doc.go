@@ -1,0 +1,10 @@
+// Package web serves Gatehouse's pages: the authorization endpoint with its
+// login and consent pages, logout, the error page and, in development, a
+// redirect page that shows what an app would receive. Pages are
+// html/template files embedded in the binary and parsed once at start-up;
+// every page is readable without JavaScript and carries the headers of
+// DESIGN invariant 9.
+//
+// It imports the root package, oauth/, ratelimit/ and the standard library;
+// never a storage backend.
+package web

@@ -1,0 +1,138 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oauth"
+	"github.com/gatehouse/gatehouse/ratelimit"
+)
+
+// Default limits of failed logins: per account and per source address.
+var (
+	DefaultUserLimit = ratelimit.Limit{Burst: 5, Every: 30 * time.Second} // 5, then 2 a minute
+	DefaultAddrLimit = ratelimit.Limit{Burst: 20, Every: 3 * time.Second} // 20, then 20 a minute
+)
+
+// Pages serves the user-facing pages.
+type Pages struct {
+	OAuth *oauth.Server
+	Log   *slog.Logger
+	// Dev serves the development redirect page at /dev/callback.
+	Dev bool
+	// UserLimit and AddrLimit throttle failed logins.
+	UserLimit *ratelimit.FailureLimiter
+	AddrLimit *ratelimit.FailureLimiter
+	// Proxies are the trusted reverse proxies (X-Forwarded-For).
+	Proxies ratelimit.Proxies
+
+	templates map[string]*template.Template
+	secure    bool
+	cookie    string
+}
+
+// New returns the pages of srv; the templates are parsed now, so that a
+// broken template stops the server at start-up.
+func New(srv *oauth.Server, log *slog.Logger, dev bool) (*Pages, error) {
+	t, err := parseTemplates()
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	iss, err := url.Parse(srv.Issuer())
+	if err != nil {
+		return nil, fmt.Errorf("web: issuer: %w", err)
+	}
+	p := &Pages{
+		OAuth: srv, Log: log, Dev: dev,
+		UserLimit: ratelimit.New(DefaultUserLimit, nil), AddrLimit: ratelimit.New(DefaultAddrLimit, nil),
+		templates: t, secure: iss.Scheme == "https",
+	}
+	// DESIGN invariant 9: on https the cookie is Secure with the __Host- prefix.
+	p.cookie = "gatehouse_session"
+	if p.secure {
+		p.cookie = "__Host-gatehouse_session"
+	}
+	return p, nil
+}
+
+// Mount registers the pages on mux. Every state-changing form is protected
+// against cross-site requests by http.CrossOriginProtection.
+func (p *Pages) Mount(mux *http.ServeMux) {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.Log.WarnContext(r.Context(), "cross-origin form post refused", "path", r.URL.Path)
+		p.errorPage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not processed.")
+	}))
+	h := func(f http.HandlerFunc) http.Handler { return cop.Handler(f) }
+	mux.Handle("GET /authorize", h(p.authorize))
+	mux.Handle("POST /authorize", h(p.consent))
+	mux.Handle("GET /login", h(p.loginPage))
+	mux.Handle("POST /login", h(p.login))
+	mux.Handle("POST /logout", h(p.logout))
+	mux.Handle("GET /logged-out", h(p.loggedOut))
+	mux.Handle("GET /{$}", h(p.home))
+	mux.HandleFunc("GET /assets/style.css", p.style)
+	if p.Dev {
+		mux.Handle("GET /dev/callback", h(p.devCallback))
+	}
+}
+
+// currentUser returns the user of the request's session, if any.
+func (p *Pages) currentUser(r *http.Request) (gatehouse.User, bool, error) {
+	c, err := r.Cookie(p.cookie)
+	if err != nil {
+		return gatehouse.User{}, false, nil
+	}
+	u, err := p.OAuth.SessionUser(r.Context(), c.Value)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return gatehouse.User{}, false, nil
+	}
+	if err != nil {
+		return gatehouse.User{}, false, err
+	}
+	return u, true, nil
+}
+
+func (p *Pages) setSession(w http.ResponseWriter, id string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: p.cookie, Value: id, Path: "/", HttpOnly: true, Secure: p.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(p.OAuth.Config().SessionTTL.Seconds()),
+	})
+}
+
+func (p *Pages) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: p.cookie, Value: "", Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+type homePage struct{ Username string }
+
+func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
+	u, _, err := p.currentUser(r)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "home", homePage{Username: u.Username})
+}
+
+func (p *Pages) loggedOut(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "logged_out", nil)
+}
+
+// logout ends the session and answers 303 (RFC 9700 §4.12: never 307).
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(p.cookie); err == nil {
+		if err := p.OAuth.EndSession(r.Context(), c.Value); err != nil {
+			p.serverError(w, r, err)
+			return
+		}
+	}
+	p.clearSession(w)
+	http.Redirect(w, r, "/logged-out", http.StatusSeeOther)
+}
