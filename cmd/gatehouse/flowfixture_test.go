@@ -16,6 +16,7 @@ type flowFixture struct {
 	dir                                 string
 	user, password                      string
 	web, spa, native, multi, tenant, cc createdApp
+	rs                                  createdApp // made on first use by introspectAs
 }
 
 func newFlowFixture(t testing.TB, serveArgs ...string) *flowFixture {
