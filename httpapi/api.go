@@ -63,9 +63,11 @@ func (a *API) limitKeys(r *http.Request, ca oauth.ClientAuth) (pair, client, add
 // Mount registers the endpoints on mux. Each protocol endpoint answers
 // every other method with a JSON 405, never with a page.
 func (a *API) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("POST /token", a.token)
+	mux.HandleFunc("POST /token", a.cors(a.token))
 	mux.HandleFunc("POST /introspect", a.introspect)
-	mux.HandleFunc("POST /revoke", a.revoke)
+	mux.HandleFunc("POST /revoke", a.cors(a.revoke))
+	mux.HandleFunc("OPTIONS /token", a.cors(preflight))
+	mux.HandleFunc("OPTIONS /revoke", a.cors(preflight))
 	for _, p := range []string{"/token", "/introspect", "/revoke"} {
 		mux.HandleFunc(p, methodNotAllowed("POST"))
 	}
@@ -204,6 +206,35 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n"))
+}
+
+// cors lets public browser apps call an endpoint from the origin of one of
+// their registered redirect URIs (browser-based apps draft §6.3.3.4): that
+// origin, and no other, is echoed; credentials are never allowed.
+func (a *API) cors(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			w.Header().Add("Vary", "Origin")
+			ok, err := a.OAuth.AllowedOrigin(r.Context(), origin)
+			if err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			if ok {
+				w.Header().Set("Access-Control-Allow-Origin", origin)
+			}
+		}
+		next(w, r)
+	}
+}
+
+func preflight(w http.ResponseWriter, r *http.Request) {
+	if w.Header().Get("Access-Control-Allow-Origin") != "" {
+		w.Header().Set("Access-Control-Allow-Methods", "POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, DPoP")
+		w.Header().Set("Access-Control-Max-Age", "600")
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func methodNotAllowed(allow string) http.HandlerFunc {

@@ -3,7 +3,11 @@ package oauth
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 // Metadata is the RFC 8414 authorization server metadata. It lists only
@@ -77,4 +81,30 @@ func (s *Server) Sweep(ctx context.Context, batch int) (int, error) {
 		case <-time.After(10 * time.Millisecond): // let writers in between batches
 		}
 	}
+}
+
+// AllowedOrigin reports whether a browser at origin may call the token and
+// revocation endpoints: it must be the origin of a public app's registered
+// https redirect URI (browser-based apps draft §6.3.3.4). Nothing else gets
+// CORS, and credentials are never allowed cross-origin.
+func (s *Server) AllowedOrigin(ctx context.Context, origin string) (bool, error) {
+	if !strings.HasPrefix(origin, "https://") {
+		return false, nil
+	}
+	apps, err := s.store.ListApps(ctx)
+	if err != nil {
+		return false, fmt.Errorf("cors: %w", err)
+	}
+	for _, a := range apps {
+		if a.Type != gatehouse.Public {
+			continue
+		}
+		for _, uri := range a.RedirectURIs {
+			u, err := url.Parse(uri)
+			if err == nil && u.Scheme == "https" && u.Scheme+"://"+u.Host == origin {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
