@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -41,4 +42,55 @@ func BenchmarkClientCredentialsHTTP(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkIntrospectHTTP measures introspection of a valid token over
+// loopback HTTP by a resource server (client_secret_basic).
+func BenchmarkIntrospectHTTP(b *testing.B) {
+	dir := b.TempDir()
+	srv := startServer(b, dir, nil, "--dev", "--log-level", "warn")
+	app := createApp(b, dir, "--name", "Load", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
+	rs := createApp(b, dir, "--name", "RS", "--type", "confidential", "--resource-server", "--grant", "client_credentials")
+	token := issueForBench(b, srv.URL, app)
+	auth := basicAuth(rs.ClientID, rs.ClientSecret)
+	body := url.Values{"token": {token}}.Encode()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("POST", srv.URL+"/introspect", strings.NewReader(body))
+			req.Header.Set("Content-Type", formCT)
+			req.Header.Set("Authorization", auth)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}
+
+func issueForBench(b *testing.B, base string, app createdApp) string {
+	req, _ := http.NewRequest("POST", base+"/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", formCT)
+	req.Header.Set("Authorization", basicAuth(app.ClientID, app.ClientSecret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v.AccessToken == "" {
+		b.Fatalf("token: %v", err)
+	}
+	return v.AccessToken
 }
