@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -57,6 +58,7 @@ func loopbackMatch(registered, requested string) bool {
 	return requested == rebuilt
 }
 
+// validPort accepts no port or a TCP port, 1 to 65535, in canonical form.
 func validPort(p string) bool {
 	if p == "" {
 		return true
@@ -69,7 +71,8 @@ func validPort(p string) bool {
 			return false
 		}
 	}
-	return true
+	n, err := strconv.Atoi(p)
+	return err == nil && n <= 65535
 }
 
 // AppendParams adds response parameters to a redirect URI, keeping its own
