@@ -21,31 +21,46 @@ var authzParams = []string{"client_id", "redirect_uri", "response_type", "scope"
 // maxFormBytes caps a page form.
 const maxFormBytes = 16 << 10
 
-func carried(all map[string]string) map[string]string {
-	out := make(map[string]string)
+// input is a request's parameters: all values as sent, each parameter's
+// single value, and the names of parameters sent more than once.
+type input struct {
+	raw      url.Values
+	params   map[string]string
+	repeated []string
+}
+
+func newInput(v url.Values) input {
+	p, repeated := oauth.SingleParams(v)
+	return input{raw: v, params: p, repeated: repeated}
+}
+
+// carried keeps every value of the authorization parameters, repeats
+// included, so that a repeated parameter is still refused after the login
+// page (OAuth 2.1 §3.1).
+func (in input) carried() url.Values {
+	out := url.Values{}
 	for _, k := range authzParams {
-		if v, ok := all[k]; ok {
-			out[k] = v
+		if vs, ok := in.raw[k]; ok {
+			out[k] = vs
 		}
 	}
 	return out
 }
 
 // readForm parses a page form body strictly and with a size cap.
-func readForm(w http.ResponseWriter, r *http.Request) (map[string]string, []string, error) {
+func readForm(w http.ResponseWriter, r *http.Request) (input, error) {
 	if r.URL.RawQuery != "" {
-		return nil, nil, errors.New("unexpected query string")
+		return input{}, errors.New("unexpected query string")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
 	if err != nil {
-		return nil, nil, err
+		return input{}, err
 	}
 	v, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, nil, err
+		return input{}, err
 	}
-	p, repeated := oauth.SingleParams(v)
-	return p, repeated, nil
+	return newInput(v), nil
 }
 
 // authorize is the authorization endpoint (RFC 6749 §3.1, §4.1.1). The
@@ -58,11 +73,11 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The authorization request is malformed.")
 		return
 	}
-	params, repeated := oauth.SingleParams(q)
-	p.continueAuthorize(w, r, params, repeated, http.StatusFound)
+	p.continueAuthorize(w, r, newInput(q), http.StatusFound)
 }
 
-func (p *Pages) continueAuthorize(w http.ResponseWriter, r *http.Request, params map[string]string, repeated []string, redirectStatus int) {
+func (p *Pages) continueAuthorize(w http.ResponseWriter, r *http.Request, in input, redirectStatus int) {
+	params, repeated := in.params, in.repeated
 	app, redirectURI, ok := p.checkClient(w, r, params, repeated)
 	if !ok {
 		return
@@ -73,7 +88,7 @@ func (p *Pages) continueAuthorize(w http.ResponseWriter, r *http.Request, params
 		return
 	}
 	if !ok {
-		p.render(w, r, http.StatusOK, "login", loginPage{AppName: app.Name, Params: carried(params)})
+		p.render(w, r, http.StatusOK, "login", loginPage{AppName: app.Name, Params: in.carried()})
 		return
 	}
 	req, err := p.OAuth.CheckAuthorize(app, redirectURI, params, repeated)
@@ -87,7 +102,7 @@ func (p *Pages) continueAuthorize(w http.ResponseWriter, r *http.Request, params
 		return
 	}
 	if needed {
-		p.showConsent(w, r, u, req, fresh, params)
+		p.showConsent(w, r, u, req, fresh, in)
 		return
 	}
 	p.approve(w, r, u, req, redirectStatus)
@@ -123,11 +138,11 @@ type scopeLine struct {
 type consentPage struct {
 	AppName, Username, RedirectHost string
 	Scopes                          []scopeLine
-	Params                          map[string]string
+	Params                          url.Values
 }
 
-func (p *Pages) showConsent(w http.ResponseWriter, r *http.Request, u gatehouse.User, req oauth.AuthorizeRequest, fresh []string, params map[string]string) {
-	data := consentPage{AppName: req.App.Name, Username: u.Username, Params: carried(params), RedirectHost: redirectHost(req.RedirectURI)}
+func (p *Pages) showConsent(w http.ResponseWriter, r *http.Request, u gatehouse.User, req oauth.AuthorizeRequest, fresh []string, in input) {
+	data := consentPage{AppName: req.App.Name, Username: u.Username, Params: in.carried(), RedirectHost: redirectHost(req.RedirectURI)}
 	for _, name := range req.Scopes {
 		sc, err := p.OAuth.Store().GetScope(r.Context(), name)
 		if err != nil {
@@ -155,11 +170,12 @@ func redirectHost(uri string) string {
 // consent takes the user's decision=allow|deny and answers 303 (RFC 9700
 // §4.12). The request is validated again from scratch.
 func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
-	form, repeated, err := readForm(w, r)
+	in, err := readForm(w, r)
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The form could not be read.")
 		return
 	}
+	form, repeated := in.params, in.repeated
 	decision := form["decision"]
 	if decision != "allow" && decision != "deny" {
 		p.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The form must say decision=allow or decision=deny.")
@@ -171,7 +187,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 	}
 	u, ok, err := p.currentUser(r)
 	if err != nil || !ok {
-		p.sessionLost(w, r, app, form, err)
+		p.sessionLost(w, r, app, in, err)
 		return
 	}
 	req, err := p.OAuth.CheckAuthorize(app, redirectURI, form, repeated)
@@ -188,17 +204,17 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 
 // sessionLost shows the login page again when the session ended between
 // the consent page and the decision.
-func (p *Pages) sessionLost(w http.ResponseWriter, r *http.Request, app gatehouse.App, form map[string]string, err error) {
+func (p *Pages) sessionLost(w http.ResponseWriter, r *http.Request, app gatehouse.App, in input, err error) {
 	if err != nil {
 		p.serverError(w, r, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "login", loginPage{AppName: app.Name, Params: carried(form), Error: "Your session ended. Please sign in again."})
+	p.render(w, r, http.StatusOK, "login", loginPage{AppName: app.Name, Params: in.carried(), Error: "Your session ended. Please sign in again."})
 }
 
 type loginPage struct {
 	AppName, Username, Error string
-	Params                   map[string]string
+	Params                   url.Values
 }
 
 func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -210,12 +226,13 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
 // session and answers 303 (RFC 9700 §4.12) to the authorization request it
 // came from, or to the home page. It redirects nowhere else.
 func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
-	form, _, err := readForm(w, r)
+	in, err := readForm(w, r)
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, "Invalid request", "The form could not be read.")
 		return
 	}
-	page := loginPage{Username: form["username"], Params: carried(form)}
+	form := in.params
+	page := loginPage{Username: form["username"], Params: in.carried()}
 	userKey, addrKey := strings.ToLower(form["username"]), p.Proxies.ClientIP(r)
 	if wait, ok := p.throttled(userKey, addrKey); !ok {
 		p.event(r, "login throttled")
@@ -245,11 +262,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	p.setSession(w, id)
 	next := "/"
 	if len(page.Params) > 0 {
-		v := url.Values{}
-		for k, val := range page.Params {
-			v.Set(k, val)
-		}
-		next = "/authorize?" + v.Encode()
+		next = "/authorize?" + page.Params.Encode()
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

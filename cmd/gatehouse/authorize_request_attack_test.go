@@ -176,6 +176,15 @@ func TestO21_3_1_a_RepeatedParametersRefused(t *testing.T) {
 		}
 	}
 
+	// A repeat survives the login page: it is refused after login, not
+	// dropped (the app must not get a code without its state).
+	fresh := newBrowser(t, f.srv.URL)
+	afterLogin := fresh.login(fresh.get(raw+"&state=b"), f.user, f.password)
+	if afterLogin.status != 303 {
+		t.Fatalf("login: %d", afterLogin.status)
+	}
+	f.wantErrorRedirect(t, "state twice before login", fresh.get(afterLogin.location), webCB, "invalid_request", "")
+
 	// The consent form is held to the same rule.
 	consent := b.get(f.rawAuthURL(authParams(f.spa, "")))
 	wantConsentPage(t, "spa", consent)

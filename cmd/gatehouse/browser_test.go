@@ -69,7 +69,7 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 func hidden(body string) url.Values {
 	v := url.Values{}
 	for _, m := range hiddenInput.FindAllStringSubmatch(body, -1) {
-		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+		v.Add(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
 	}
 	return v
 }
