@@ -75,6 +75,9 @@ func (s *Server) CheckClient(ctx context.Context, p map[string]string, repeated 
 	}
 	uri, ok := MatchRedirectURI(app, p["redirect_uri"])
 	if !ok {
+		if p["redirect_uri"] == "" && len(app.RedirectURIs) == 0 {
+			return gatehouse.App{}, "", &PageError{"The app has no redirect URI registered, so it cannot ask users for access."}
+		}
 		if p["redirect_uri"] == "" {
 			return gatehouse.App{}, "", &PageError{"The request has no redirect_uri, and the app has several."}
 		}
