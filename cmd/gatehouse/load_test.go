@@ -21,26 +21,11 @@ func BenchmarkClientCredentialsHTTP(b *testing.B) {
 	app := createApp(b, dir, "--name", "Load", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
 	auth := basicAuth(app.ClientID, app.ClientSecret)
 	body := url.Values{"grant_type": {"client_credentials"}}.Encode()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.SetParallelism(16) // 16 × GOMAXPROCS concurrent clients
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req, _ := http.NewRequest("POST", srv.URL+"/token", strings.NewReader(body))
-			req.Header.Set("Content-Type", formCT)
-			req.Header.Set("Authorization", auth)
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Errorf("status %d", resp.StatusCode)
-				return
-			}
-		}
+	hammer(b, func() *http.Request {
+		req, _ := http.NewRequest("POST", srv.URL+"/token", strings.NewReader(body))
+		req.Header.Set("Content-Type", formCT)
+		req.Header.Set("Authorization", auth)
+		return req
 	})
 }
 
@@ -54,26 +39,11 @@ func BenchmarkIntrospectHTTP(b *testing.B) {
 	token := issueForBench(b, srv.URL, app)
 	auth := basicAuth(rs.ClientID, rs.ClientSecret)
 	body := url.Values{"token": {token}}.Encode()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.SetParallelism(16)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req, _ := http.NewRequest("POST", srv.URL+"/introspect", strings.NewReader(body))
-			req.Header.Set("Content-Type", formCT)
-			req.Header.Set("Authorization", auth)
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Errorf("status %d", resp.StatusCode)
-				return
-			}
-		}
+	hammer(b, func() *http.Request {
+		req, _ := http.NewRequest("POST", srv.URL+"/introspect", strings.NewReader(body))
+		req.Header.Set("Content-Type", formCT)
+		req.Header.Set("Authorization", auth)
+		return req
 	})
 }
 
@@ -93,4 +63,27 @@ func issueForBench(b *testing.B, base string, app createdApp) string {
 		b.Fatalf("token: %v", err)
 	}
 	return v.AccessToken
+}
+
+// hammer sends newReq's requests from 16 × GOMAXPROCS concurrent clients
+// and fails on any answer but 200.
+func hammer(b *testing.B, newReq func() *http.Request) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Do(newReq())
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
 }
