@@ -24,6 +24,8 @@ func TestLayers(t *testing.T) {
 		{pkg: module + "/oauth", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},
 		{pkg: module + "/sqlite", forbidden: []string{"/oauth", "/httpapi", "/web", "/postgres", "/store/storetest"}},
 		{pkg: module + "/httpapi", forbidden: []string{"/sqlite", "/postgres", "/cmd/"}},
+		{pkg: module + "/web", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/cmd/"}},
+		{pkg: module + "/bench", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},
 	}
 	for _, r := range rules {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", r.pkg).Output()
