@@ -84,8 +84,7 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 	}
 	req := oauth.TokenRequest{Client: ca, GrantType: f["grant_type"], Scope: f["scope"], Params: f}
 	resp, err := a.OAuth.Token(r.Context(), req)
-	if err != nil {
-		a.fail(w, r, ca, err)
+	if a.settle(w, r, ca, err) {
 		return
 	}
 	a.Metrics.TokensIssued.WithLabelValues(req.GrantType).Inc()
@@ -98,8 +97,7 @@ func (a *API) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := a.OAuth.Introspect(r.Context(), ca, f["token"])
-	if err != nil {
-		a.fail(w, r, ca, err)
+	if a.settle(w, r, ca, err) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -110,16 +108,16 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.OAuth.Revoke(r.Context(), ca, f["token"]); err != nil {
-		a.fail(w, r, ca, err)
+	if a.settle(w, r, ca, a.OAuth.Revoke(r.Context(), ca, f["token"])) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }
 
-// authRequest parses the form and the client authentication, and refuses a
-// client or an address that failed too often.
+// authRequest parses the form and the client authentication, and reserves
+// an attempt in every failure limiter of the client and the address; it
+// refuses with 429 when one is exhausted. The handler then calls settle.
 func (a *API) authRequest(w http.ResponseWriter, r *http.Request) (Form, oauth.ClientAuth, bool) {
 	f, err := ParseForm(w, r)
 	if err != nil {
@@ -127,57 +125,74 @@ func (a *API) authRequest(w http.ResponseWriter, r *http.Request) (Form, oauth.C
 		return nil, oauth.ClientAuth{}, false
 	}
 	ca, err := clientAuth(r, f)
-	if err == nil && !a.allowed(w, r, ca) {
+	var af *oauth.AuthFailure
+	if err != nil && !errors.As(err, &af) {
+		a.writeError(w, r, err)
+		return nil, oauth.ClientAuth{}, false
+	}
+	if !a.reserve(w, r, ca) {
 		return nil, oauth.ClientAuth{}, false
 	}
 	if err != nil {
-		a.fail(w, r, ca, err)
+		a.settle(w, r, ca, err) // a malformed credential is a failed attempt
 		return nil, oauth.ClientAuth{}, false
 	}
 	return f, ca, true
 }
 
-func (a *API) allowed(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
-	pair, client, addr := a.limitKeys(r, ca)
-	var key string
-	var wait time.Duration
-	for _, l := range []struct {
-		name    string
-		limiter *ratelimit.FailureLimiter
-		key     string
-	}{{"client_address", a.PairLimit, pair}, {"client", a.ClientLimit, client}, {"address", a.AddrLimit, addr}} {
-		ok, w := l.limiter.Allow(l.key)
-		if !ok {
-			key, wait = l.name, w
-			break
-		}
-	}
-	if key == "" {
-		return true
-	}
-	a.Metrics.RateLimited.WithLabelValues(key).Inc()
-	a.Log.WarnContext(r.Context(), "client authentication throttled", "key", key, "client_id", LoggableClientID(ca.ClientID), "remote", addr)
-	secs := int(wait/time.Second) + 1
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeJSONError(w, &oauth.Error{Code: oauth.CodeSlowDown, Status: http.StatusTooManyRequests,
-		Description: "too many failed client authentications; retry after " + strconv.Itoa(secs) + " seconds"})
-	return false
+type limit struct {
+	name    string
+	limiter *ratelimit.FailureLimiter
+	key     string
 }
 
-// fail writes err; a failed client authentication also counts against the
-// client and the address.
-func (a *API) fail(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth, err error) {
-	var af *oauth.AuthFailure
-	if errors.As(err, &af) {
-		pair, client, addr := a.limitKeys(r, ca)
-		a.PairLimit.Fail(pair)
-		a.ClientLimit.Fail(client)
-		a.AddrLimit.Fail(addr)
-		a.Metrics.AuthFailures.WithLabelValues(r.URL.Path).Inc()
-		a.Log.WarnContext(r.Context(), "client authentication failed", "client_id", LoggableClientID(ca.ClientID), "method", ca.Method, "reason", af.Reason, "remote", addr)
-		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
+func (a *API) limits(r *http.Request, ca oauth.ClientAuth) []limit {
+	pair, client, addr := a.limitKeys(r, ca)
+	return []limit{{"client_address", a.PairLimit, pair}, {"client", a.ClientLimit, client}, {"address", a.AddrLimit, addr}}
+}
+
+// reserve takes one attempt from each limiter before the credentials are
+// checked, so that concurrent guesses cannot all pass (OAuth 2.1 §2.4.1).
+func (a *API) reserve(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
+	ls := a.limits(r, ca)
+	for i, l := range ls {
+		ok, wait := l.limiter.Reserve(l.key)
+		if ok {
+			continue
+		}
+		for _, taken := range ls[:i] {
+			taken.limiter.Refund(taken.key)
+		}
+		a.Metrics.RateLimited.WithLabelValues(l.name).Inc()
+		a.Log.WarnContext(r.Context(), "client authentication throttled", "key", l.name, "client_id", LoggableClientID(ca.ClientID), "remote", a.Proxies.ClientIP(r))
+		secs := int(wait/time.Second) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeJSONError(w, &oauth.Error{Code: oauth.CodeSlowDown, Status: http.StatusTooManyRequests,
+			Description: "too many failed client authentications; retry after " + strconv.Itoa(secs) + " seconds"})
+		return false
 	}
+	return true
+}
+
+// settle ends a reserved attempt: a failed client authentication keeps its
+// reservation (it counts), anything else gives it back. It writes err, if
+// any, and reports whether it did.
+func (a *API) settle(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth, err error) bool {
+	var af *oauth.AuthFailure
+	if !errors.As(err, &af) {
+		for _, l := range a.limits(r, ca) {
+			l.limiter.Refund(l.key)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+		return err != nil
+	}
+	a.Metrics.AuthFailures.WithLabelValues(r.URL.Path).Inc()
+	a.Log.WarnContext(r.Context(), "client authentication failed", "client_id", LoggableClientID(ca.ClientID), "method", ca.Method, "reason", af.Reason, "remote", a.Proxies.ClientIP(r))
+	w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 	a.writeError(w, r, err)
+	return true
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {

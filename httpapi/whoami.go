@@ -61,7 +61,7 @@ func tokenOutsideHeader(w http.ResponseWriter, r *http.Request) bool {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
 	if err != nil {
-		return false
+		return true // an unreadable or oversized body could hide a token: refuse it
 	}
 	v, err := url.ParseQuery(string(body))
 	_, ok := v["access_token"]

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/secret"
@@ -12,6 +14,16 @@ import (
 // ErrLoginFailed is the one answer to a failed login, whether the user is
 // unknown or the password wrong.
 var ErrLoginFailed = errors.New("the username or password is wrong")
+
+// ErrBusy: too many password verifications are running; try again soon.
+var ErrBusy = errors.New("too many logins at once")
+
+// hashSlots bounds the argon2id verifications running at once: each takes
+// 19 MiB, so a burst of logins must not exhaust memory.
+var hashSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+
+// maxHashWait is how long a login waits for a verification slot.
+const maxHashWait = 2 * time.Second
 
 // Login checks a username and password. An unknown user costs the same
 // argon2id verification as a known one, so that timing does not tell them
@@ -26,6 +38,14 @@ func (s *Server) Login(ctx context.Context, username, password string) (gatehous
 		hash = s.dummyHash
 	} else if err != nil {
 		return gatehouse.User{}, fmt.Errorf("login: %w", err)
+	}
+	select {
+	case hashSlots <- struct{}{}:
+		defer func() { <-hashSlots }()
+	case <-time.After(maxHashWait):
+		return gatehouse.User{}, ErrBusy
+	case <-ctx.Done():
+		return gatehouse.User{}, ctx.Err()
 	}
 	ok, verr := VerifyPassword(hash, password)
 	if verr != nil {

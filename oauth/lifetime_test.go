@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"github.com/gatehouse/gatehouse/secret"
 	"net/url"
 	"testing"
 	"time"
@@ -175,4 +176,42 @@ func TestSessionsAndLogin(t *testing.T) {
 	if _, err := e.srv.SessionUser(ctx, id); !errors.Is(err, gatehouse.ErrNotFound) {
 		t.Fatalf("an expired session works: %v", err)
 	}
+}
+
+// A token written while its grant was being revoked (a code replay racing
+// the first redemption) is inactive: the grant's revocation wins.
+func TestTokenOfARevokedGrantIsInactive(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	app, code := e.userFlow(t)
+	if _, err := e.redeem(t, app, code); err != nil {
+		t.Fatal(err)
+	}
+	// The grant of the flow is the first one; revoke it, then write a token
+	// into it, as the losing side of the race would.
+	g, err := e.store.GetGrant(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.RevokeGrant(ctx, g.ID, e.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	raw := secret.New(secret.AccessToken)
+	late := gatehouse.Token{Digest: mustDigest(t, raw), Kind: gatehouse.AccessToken, AppID: app.ID, UserID: g.UserID, GrantID: g.ID,
+		IssuedAt: e.clock.now(), ExpiresAt: e.clock.now().Add(time.Hour)}
+	if err := e.store.CreateToken(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.Bearer(ctx, raw); !isCode(err, oauth.CodeInvalidToken) {
+		t.Fatalf("a token written into a revoked grant is accepted: %v", err)
+	}
+}
+
+func mustDigest(t *testing.T, s string) []byte {
+	t.Helper()
+	d, err := secret.NewDigester(serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Digest(s)
 }

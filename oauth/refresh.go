@@ -34,6 +34,13 @@ func (s *Server) refreshToken(ctx context.Context, c Client, req TokenRequest) (
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	if !old.RevokedAt.IsZero() {
+		// Only a retry revokes a refresh token and leaves its grant live: a
+		// thief retried the parent inside the window, or the client did and
+		// this copy was stolen. Either way one of two holders is not the
+		// client (RFC 9700 §4.14.2).
+		return TokenResponse{}, s.refreshReused(ctx, old, "a refresh token revoked by a retry was presented")
+	}
 	// RFC 6749 §6: the scope may narrow, never widen.
 	scopes, err := narrowScopes(req.Scope, old.Scopes)
 	if err != nil {
@@ -46,7 +53,7 @@ func (s *Server) refreshToken(ctx context.Context, c Client, req TokenRequest) (
 // 2.1 §4.3.1) and that it and its grant are live.
 func (s *Server) checkRefresh(ctx context.Context, c Client, old gatehouse.Token) (gatehouse.Grant, error) {
 	now := s.clock()
-	if old.Kind != gatehouse.RefreshToken || old.AppID != c.App.ID || !old.RevokedAt.IsZero() || !now.Before(old.ExpiresAt) {
+	if old.Kind != gatehouse.RefreshToken || old.AppID != c.App.ID || !now.Before(old.ExpiresAt) {
 		return gatehouse.Grant{}, errBadRefresh
 	}
 	g, err := s.store.GetGrant(ctx, old.GrantID)

@@ -54,10 +54,18 @@ func grantScopes(requested, allowed, defaults []string) ([]string, error) {
 	return requested, nil
 }
 
-// quote writes a client-supplied value into an error description safely.
+// quote writes a client-supplied value into an error description: only the
+// characters RFC 6749 §5.2 allows there (%x20-21 / %x23-5B / %x5D-7E), any
+// other byte as '?', and at most 64 of them.
 func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
+	b := []byte(s)
+	if len(b) > 64 {
+		b = append(b[:64], "..."...)
 	}
-	return `"` + s + `"`
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			b[i] = '?'
+		}
+	}
+	return "'" + string(b) + "'"
 }

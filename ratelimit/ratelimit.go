@@ -17,9 +17,11 @@ type Limit struct {
 // attacker makes up.
 const maxBuckets = 100_000
 
-// FailureLimiter counts failures per key in token buckets. While a key's
-// bucket is empty every request of that key is refused, even one that would
-// succeed: a brute-force run cannot test its last guess for free.
+// FailureLimiter counts failures per key in token buckets. Every attempt
+// reserves one token first and a success gives it back, so only failures
+// count. While a key's bucket is empty every attempt of that key is refused,
+// even one that would succeed: a brute-force run cannot test its last guess
+// for free.
 type FailureLimiter struct {
 	limit Limit
 	now   func() time.Time
@@ -41,24 +43,12 @@ func New(l Limit, now func() time.Time) *FailureLimiter {
 	return &FailureLimiter{limit: l, now: now, buckets: make(map[string]*bucket)}
 }
 
-// Allow reports whether key may try now, and if not, how long it must wait.
-func (l *FailureLimiter) Allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		return true, 0
-	}
-	l.refill(b)
-	if b.tokens >= 1 {
-		return true, 0
-	}
-	wait := time.Duration((1 - b.tokens) * float64(l.limit.Every))
-	return false, wait
-}
-
-// Fail records a failure of key.
-func (l *FailureLimiter) Fail(key string) {
+// Reserve takes one attempt from key's bucket before the attempt is made,
+// so that concurrent attempts cannot all pass a check made before any of
+// them failed. It reports false, and how long to wait, when the bucket is
+// empty; nothing is taken then. A successful attempt gives its reservation
+// back with Refund.
+func (l *FailureLimiter) Reserve(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
@@ -70,7 +60,21 @@ func (l *FailureLimiter) Fail(key string) {
 		l.buckets[key] = b
 	}
 	l.refill(b)
-	b.tokens = math.Max(b.tokens-1, 0)
+	if b.tokens < 1 {
+		return false, time.Duration((1 - b.tokens) * float64(l.limit.Every))
+	}
+	b.tokens--
+	return true, 0
+}
+
+// Refund returns a reservation of key: the attempt succeeded.
+func (l *FailureLimiter) Refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[key]; ok {
+		l.refill(b)
+		b.tokens = math.Min(float64(l.limit.Burst), b.tokens+1)
+	}
 }
 
 func (l *FailureLimiter) refill(b *bucket) {

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -10,32 +11,63 @@ func TestFailureLimiter(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	l := New(Limit{Burst: 3, Every: 10 * time.Second}, func() time.Time { return now })
 	for i := range 3 {
-		if ok, _ := l.Allow("k"); !ok {
+		if ok, _ := l.Reserve("k"); !ok {
 			t.Fatalf("refused before failure %d", i+1)
 		}
-		l.Fail("k")
 	}
-	ok, wait := l.Allow("k")
+	ok, wait := l.Reserve("k")
 	if ok || wait <= 0 || wait > 10*time.Second {
 		t.Fatalf("after the burst: ok=%v wait=%v", ok, wait)
 	}
-	if ok, _ := l.Allow("other"); !ok {
+	if ok, _ := l.Reserve("other"); !ok {
 		t.Fatal("another key is throttled too")
 	}
 	now = now.Add(10 * time.Second)
-	if ok, _ := l.Allow("k"); !ok {
+	if ok, _ := l.Reserve("k"); !ok {
 		t.Fatal("still refused after one interval")
 	}
-	l.Fail("k")
-	if ok, _ := l.Allow("k"); ok {
+	if ok, _ := l.Reserve("k"); ok {
 		t.Fatal("one interval refills one attempt, not more")
+	}
+}
+
+// Successes give their reservation back: only failures count.
+func TestFailureLimiterRefund(t *testing.T) {
+	l := New(Limit{Burst: 2, Every: time.Hour}, nil)
+	for range 10 {
+		if ok, _ := l.Reserve("k"); !ok {
+			t.Fatal("successful attempts were throttled")
+		}
+		l.Refund("k")
+	}
+}
+
+// Concurrent attempts cannot all pass a check made before any of them
+// failed: exactly Burst of them get through.
+func TestFailureLimiterConcurrentReservations(t *testing.T) {
+	l := New(Limit{Burst: 5, Every: time.Hour}, nil)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	passed := 0
+	for range 100 {
+		wg.Go(func() {
+			if ok, _ := l.Reserve("k"); ok {
+				mu.Lock()
+				passed++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if passed != 5 {
+		t.Fatalf("%d of 100 concurrent attempts passed, want 5", passed)
 	}
 }
 
 func TestFailureLimiterMemoryIsBounded(t *testing.T) {
 	l := New(Limit{Burst: 1, Every: time.Hour}, nil)
 	for i := range maxBuckets + 10 {
-		l.Fail(strings.Repeat("x", i%7) + string(rune(i)))
+		l.Reserve(strings.Repeat("x", i%7) + string(rune(i)))
 	}
 	if n := len(l.buckets); n > maxBuckets {
 		t.Fatalf("%d buckets kept", n)

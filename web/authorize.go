@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oauth"
+	"github.com/gatehouse/gatehouse/ratelimit"
 )
 
 // authzParams are the authorization request parameters carried through the
@@ -233,9 +234,9 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	}
 	form := in.params
 	page := loginPage{Username: form["username"], Params: in.carried()}
-	userKey, addrKey := strings.ToLower(form["username"]), p.Proxies.ClientIP(r)
-	if wait, ok := p.throttled(userKey, addrKey); !ok {
-		p.event(r, "login throttled")
+	limits := p.loginLimits(r, form["username"])
+	if wait, ok := reserve(limits); !ok {
+		p.Log.WarnContext(r.Context(), "login throttled", "remote", p.Proxies.ClientIP(r))
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		page.Error = "Too many failed sign-ins. Please wait a minute and try again."
 		p.render(w, r, http.StatusTooManyRequests, "login", page)
@@ -243,11 +244,17 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := p.OAuth.Login(r.Context(), form["username"], form["password"])
 	if errors.Is(err, oauth.ErrLoginFailed) {
-		p.UserLimit.Fail(userKey)
-		p.AddrLimit.Fail(addrKey)
-		p.Log.WarnContext(r.Context(), "login failed", "remote", addrKey)
+		// The reservations stay taken: a failure counts.
+		p.Log.WarnContext(r.Context(), "login failed", "remote", p.Proxies.ClientIP(r))
 		page.Error = "The username or password is wrong."
 		p.render(w, r, http.StatusUnauthorized, "login", page)
+		return
+	}
+	refund(limits)
+	if errors.Is(err, oauth.ErrBusy) {
+		w.Header().Set("Retry-After", "1")
+		page.Error = "The server is busy. Please try again in a moment."
+		p.render(w, r, http.StatusServiceUnavailable, "login", page)
 		return
 	}
 	if err != nil {
@@ -267,18 +274,38 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (p *Pages) throttled(userKey, addrKey string) (time.Duration, bool) {
-	if ok, wait := p.UserLimit.Allow(userKey); !ok {
-		return wait, false
+type limit struct {
+	limiter *ratelimit.FailureLimiter
+	key     string
+}
+
+// loginLimits are the failure limits of a login: the account from this
+// address (strict), the account from anywhere (looser, so that knowing a
+// username is not enough to lock its owner out), and the address.
+func (p *Pages) loginLimits(r *http.Request, username string) []limit {
+	user, addr := strings.ToLower(username), p.Proxies.ClientIP(r)
+	if len(user) > 80 {
+		user = user[:80]
 	}
-	if ok, wait := p.AddrLimit.Allow(addrKey); !ok {
-		return wait, false
+	return []limit{{p.PairLimit, user + "|" + addr}, {p.UserLimit, user}, {p.AddrLimit, addr}}
+}
+
+// reserve takes one attempt from every limit before the password is
+// checked, so that concurrent guesses cannot all pass.
+func reserve(ls []limit) (time.Duration, bool) {
+	for i, l := range ls {
+		if ok, wait := l.limiter.Reserve(l.key); !ok {
+			refund(ls[:i])
+			return wait, false
+		}
 	}
 	return 0, true
 }
 
-func (p *Pages) event(r *http.Request, msg string) {
-	p.Log.WarnContext(r.Context(), msg, "remote", p.Proxies.ClientIP(r))
+func refund(ls []limit) {
+	for _, l := range ls {
+		l.limiter.Refund(l.key)
+	}
 }
 
 type devCallbackPage struct {

@@ -14,10 +14,14 @@ import (
 	"github.com/gatehouse/gatehouse/ratelimit"
 )
 
-// Default limits of failed logins: per account and per source address.
+// Default limits of failed logins.
 var (
-	DefaultUserLimit = ratelimit.Limit{Burst: 5, Every: 30 * time.Second} // 5, then 2 a minute
-	DefaultAddrLimit = ratelimit.Limit{Burst: 20, Every: 3 * time.Second} // 20, then 20 a minute
+	// One account from one address: 5, then 2 a minute.
+	DefaultPairLimit = ratelimit.Limit{Burst: 5, Every: 30 * time.Second}
+	// One account from anywhere: 30, then 10 a minute.
+	DefaultUserLimit = ratelimit.Limit{Burst: 30, Every: 6 * time.Second}
+	// One address, whatever the account: 20, then 20 a minute.
+	DefaultAddrLimit = ratelimit.Limit{Burst: 20, Every: 3 * time.Second}
 )
 
 // Pages serves the user-facing pages.
@@ -26,7 +30,9 @@ type Pages struct {
 	Log   *slog.Logger
 	// Dev serves the development redirect page at /dev/callback.
 	Dev bool
-	// UserLimit and AddrLimit throttle failed logins.
+	// PairLimit, UserLimit and AddrLimit throttle failed logins per
+	// account and address, per account, and per address.
+	PairLimit *ratelimit.FailureLimiter
 	UserLimit *ratelimit.FailureLimiter
 	AddrLimit *ratelimit.FailureLimiter
 	// Proxies are the trusted reverse proxies (X-Forwarded-For).
@@ -50,7 +56,8 @@ func New(srv *oauth.Server, log *slog.Logger, dev bool) (*Pages, error) {
 	}
 	p := &Pages{
 		OAuth: srv, Log: log, Dev: dev,
-		UserLimit: ratelimit.New(DefaultUserLimit, nil), AddrLimit: ratelimit.New(DefaultAddrLimit, nil),
+		PairLimit: ratelimit.New(DefaultPairLimit, nil), UserLimit: ratelimit.New(DefaultUserLimit, nil),
+		AddrLimit: ratelimit.New(DefaultAddrLimit, nil),
 		templates: t, secure: iss.Scheme == "https",
 	}
 	// DESIGN invariant 9: on https the cookie is Secure with the __Host- prefix.

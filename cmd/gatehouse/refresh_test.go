@@ -94,15 +94,30 @@ func TestRefreshRetryWithinWindow(t *testing.T) {
 	if again.refresh == lost.refresh {
 		t.Fatal("the retry returned the lost token")
 	}
-	if _, r := f.refresh(t, f.spa, lost.refresh, nil); r.status != 400 {
-		t.Fatalf("the lost successor still works: %d", r.status)
-	}
-	if f.introspectAs(t, f.spa, lost.access) {
-		t.Fatal("the lost access token is still active")
+	if f.introspectAs(t, f.spa, lost.access) || f.introspectAs(t, f.spa, lost.refresh) {
+		t.Fatal("the lost successor is still active")
 	}
 	next := f.mustRefresh(t, f.spa, again.refresh, nil)
 	if !f.introspectAs(t, f.spa, next.access) {
 		t.Fatal("the grant died on a retry inside the window")
+	}
+}
+
+// BCP-4.14.2-b: a thief who replays a stolen refresh token inside the retry
+// window does not keep the grant: when the client then presents its own,
+// now revoked, successor, the whole grant dies.
+func TestBCP_4_14_2_b_ThiefRetryingInsideTheWindowLosesTheGrant(t *testing.T) {
+	f := newFlowFixture(t)
+	t0 := f.grantTokens(t, f.spa, "https://spa.example/cb", "read")
+	client := f.mustRefresh(t, f.spa, t0.refresh, nil) // the client rotates
+	thief := f.mustRefresh(t, f.spa, t0.refresh, nil)  // the thief replays RT0 in the window
+	_, r := f.refresh(t, f.spa, client.refresh, nil)
+	wantError(t, "the client's revoked successor", r, 400, "invalid_grant")
+	if _, r := f.refresh(t, f.spa, thief.refresh, nil); r.status != 400 {
+		t.Fatalf("the thief's refresh token still works: %d", r.status)
+	}
+	if f.introspectAs(t, f.spa, thief.access) {
+		t.Fatal("the thief's access token is still active")
 	}
 }
 

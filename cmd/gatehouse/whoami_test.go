@@ -81,3 +81,15 @@ func (f *flowFixture) ccToken(t *testing.T) string {
 	}
 	return body["access_token"].(string)
 }
+
+// DESIGN invariant 7: a token hidden in an oversized form body is refused,
+// not ignored.
+func TestInvariant7OversizedBodyIsRefused(t *testing.T) {
+	f := newFlowFixture(t)
+	tok := f.ccToken(t)
+	body := "pad=" + strings.Repeat("x", 20000) + "&access_token=" + url.QueryEscape(tok)
+	r := send(t, "POST", f.srv.URL+"/whoami", formCT, body, map[string]string{"Authorization": "Bearer " + tok})
+	if r.status != 400 || r.body["error"] != "invalid_request" {
+		t.Fatalf("oversized body with a token: %d %s", r.status, r.raw)
+	}
+}
