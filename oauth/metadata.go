@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -83,6 +84,18 @@ func (s *Server) Sweep(ctx context.Context, batch int) (int, error) {
 	}
 }
 
+// originsTTL bounds how stale the CORS allow-list may be: an origin added by
+// registering a public app is allowed within this time.
+const originsTTL = 10 * time.Second
+
+// originCache holds the CORS allow-list, so that a request with an Origin
+// header costs a map lookup, not a listing of every app.
+type originCache struct {
+	mu      sync.Mutex
+	origins map[string]bool
+	until   time.Time
+}
+
 // AllowedOrigin reports whether a browser at origin may call the token and
 // revocation endpoints: it must be the origin of a public app's registered
 // https redirect URI (browser-based apps draft §6.3.3.4). Nothing else gets
@@ -91,20 +104,33 @@ func (s *Server) AllowedOrigin(ctx context.Context, origin string) (bool, error)
 	if !strings.HasPrefix(origin, "https://") {
 		return false, nil
 	}
+	s.origins.mu.Lock()
+	defer s.origins.mu.Unlock()
+	if now := s.now(); now.After(s.origins.until) {
+		set, err := s.publicOrigins(ctx)
+		if err != nil {
+			return false, err
+		}
+		s.origins.origins, s.origins.until = set, now.Add(originsTTL)
+	}
+	return s.origins.origins[origin], nil
+}
+
+func (s *Server) publicOrigins(ctx context.Context) (map[string]bool, error) {
 	apps, err := s.store.ListApps(ctx)
 	if err != nil {
-		return false, fmt.Errorf("cors: %w", err)
+		return nil, fmt.Errorf("cors: %w", err)
 	}
+	set := make(map[string]bool)
 	for _, a := range apps {
 		if a.Type != gatehouse.Public {
 			continue
 		}
 		for _, uri := range a.RedirectURIs {
-			u, err := url.Parse(uri)
-			if err == nil && u.Scheme == "https" && u.Scheme+"://"+u.Host == origin {
-				return true, nil
+			if u, err := url.Parse(uri); err == nil && u.Scheme == "https" {
+				set[u.Scheme+"://"+u.Host] = true
 			}
 		}
 	}
-	return false, nil
+	return set, nil
 }

@@ -71,11 +71,12 @@ func (c *Config) setDefaults() error {
 
 // Server applies the OAuth rules on top of a Store.
 type Server struct {
-	store  gatehouse.Store
-	digest *secret.Digester
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
+	store   gatehouse.Store
+	digest  *secret.Digester
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	origins originCache
 	// dummyHash is verified for unknown usernames, so that a login costs
 	// the same whether the user exists or not.
 	dummyHash string

@@ -35,6 +35,7 @@ type serveConfig struct {
 	logFormat       string
 	logLevel        string
 	trustedProxies  []string
+	metricsAddr     string
 }
 
 func newServeCmd(c *common, e env) *cobra.Command {
@@ -58,6 +59,7 @@ func newServeCmd(c *common, e env) *cobra.Command {
 	f.DurationVar(&sc.sessionTTL, "session-ttl", oauth.DefaultSessionTTL, "login session lifetime")
 	f.DurationVar(&sc.janitorInterval, "janitor-interval", time.Minute, "how often expired tokens are deleted")
 	f.StringSliceVar(&sc.trustedProxies, "trusted-proxy", nil, "a reverse proxy (IP or CIDR) whose X-Forwarded-For is trusted for rate limits and logs")
+	f.StringVar(&sc.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address (with --dev and no address: on the main listener; otherwise metrics are off)")
 	f.StringVar(&sc.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&sc.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -170,29 +172,40 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 	return serveHTTP(ctx, ln, srv, sc, log, e)
 }
 
-func newHandler(srv *oauth.Server, log *slog.Logger, dev bool, proxies ratelimit.Proxies) (http.Handler, *httpapi.Metrics, error) {
+// newHandler builds the server's handler and the metrics handler. Metrics
+// are mounted on the main handler only when onMain is set (dev without a
+// metrics address): in production they are not public.
+func newHandler(srv *oauth.Server, log *slog.Logger, dev, onMain bool, proxies ratelimit.Proxies) (http.Handler, http.Handler, *httpapi.Metrics, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := httpapi.NewMetrics(reg)
 	api := httpapi.NewAPI(srv, log, m, proxies)
 	pages, err := web.New(srv, log, dev)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pages.Proxies = proxies
 	mux := http.NewServeMux()
 	api.Mount(mux)
 	pages.Mount(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return httpapi.Instrument(mux, log, m, proxies), m, nil
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if onMain {
+		mux.Handle("GET /metrics", metrics)
+	}
+	return httpapi.Instrument(mux, log, m, proxies), metrics, m, nil
 }
 
 func serveHTTP(ctx context.Context, ln net.Listener, srv *oauth.Server, sc serveConfig, log *slog.Logger, e env) error {
 	proxies, _ := ratelimit.ParseProxies(sc.trustedProxies) // validated before
-	handler, m, err := newHandler(srv, log, sc.dev, proxies)
+	handler, metrics, m, err := newHandler(srv, log, sc.dev, sc.dev && sc.metricsAddr == "", proxies)
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := serveMetrics(ctx, sc, metrics, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	hs := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -298,4 +311,29 @@ func seedDev(ctx context.Context, srv *oauth.Server, e env) error {
 	printDevWelcome(e, srv.Issuer(), backend.ClientID, sec, password)
 	printDevFlow(e, srv.Issuer(), spa.ClientID)
 	return nil
+}
+
+// serveMetrics serves /metrics on its own listener when --metrics-addr is
+// set, so that it can stay off the public edge.
+func serveMetrics(ctx context.Context, sc serveConfig, metrics http.Handler, log *slog.Logger) (func(), error) {
+	if sc.metricsAddr == "" {
+		if !sc.dev {
+			log.InfoContext(ctx, "metrics are off: set --metrics-addr to serve /metrics on a private address")
+		}
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", sc.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	log.InfoContext(ctx, "metrics listening", "addr", ln.Addr().String())
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shutdownCtx)
+	}, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +50,8 @@ func TestServeRefusesProductionWithoutIssuerAndKey(t *testing.T) {
 func TestServeProductionAndPrivateFiles(t *testing.T) {
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE_SECRET_KEY": strings.Repeat("0f", 32)}
-	srv := startServer(t, dir, vars, "--issuer", "https://id.example.com")
+	metricsAddr := freeAddr(t)
+	srv := startServer(t, dir, vars, "--issuer", "https://id.example.com", "--metrics-addr", metricsAddr)
 	r := send(t, "GET", srv.URL+"/.well-known/oauth-authorization-server", "", "", nil)
 	if r.body["issuer"] != "https://id.example.com" || r.body["token_endpoint"] != "https://id.example.com/token" {
 		t.Fatalf("metadata %v", r.body)
@@ -58,7 +60,10 @@ func TestServeProductionAndPrivateFiles(t *testing.T) {
 		t.Fatalf("healthz: %d %q", r.status, r.raw)
 	}
 	send(t, "POST", srv.URL+"/token", formCT, "grant_type=client_credentials", nil)
-	m := send(t, "GET", srv.URL+"/metrics", "", "", nil)
+	if r := send(t, "GET", srv.URL+"/metrics", "", "", nil); r.status != 404 {
+		t.Fatalf("/metrics is public in production: %d", r.status)
+	}
+	m := send(t, "GET", "http://"+metricsAddr+"/metrics", "", "", nil)
 	for _, want := range []string{"gatehouse_http_requests_total", "gatehouse_http_request_duration_seconds", "gatehouse_client_auth_failures_total"} {
 		if !strings.Contains(m.raw, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -106,4 +111,15 @@ func TestCommandsExplainAMissingSetup(t *testing.T) {
 	if code, _, errOut := runCmd(t, dir, nil, "", "app", "list", "-o", "yaml"); code == 0 || !strings.Contains(errOut, "--output") {
 		t.Fatalf("bad --output: exit %d %q", code, errOut)
 	}
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
