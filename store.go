@@ -58,6 +58,12 @@ type Store interface {
 	// returns ErrNotFound if no app has that client_id.
 	DeleteApp(ctx context.Context, clientID string) error
 
+	// Generation returns a counter that changes whenever an app (with its
+	// lists) or a credential is created, changed or deleted, by any process
+	// sharing the database; a credential's last use does not change it.
+	// Caches of apps and credentials are valid while it is unchanged.
+	Generation(ctx context.Context) (int64, error)
+
 	// CreateCredential stores a credential and returns it with its ID set. It
 	// returns ErrNotFound if the app does not exist and ErrAlreadyExists if
 	// the digest is taken.

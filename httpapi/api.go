@@ -151,17 +151,15 @@ func (a *API) limits(r *http.Request, ca oauth.ClientAuth) []limit {
 	return []limit{{"client_address", a.PairLimit, pair}, {"client", a.ClientLimit, client}, {"address", a.AddrLimit, addr}}
 }
 
-// reserve takes one attempt from each limiter before the credentials are
-// checked, so that concurrent guesses cannot all pass (OAuth 2.1 §2.4.1).
+// reserve refuses a client or an address that failed too often (OAuth 2.1
+// §2.4.1). It does not take an attempt up front: clients legitimately send
+// many concurrent requests, and a burst of a few extra guesses at a 256-bit
+// secret is harmless. Logins, which guard passwords, reserve (web/).
 func (a *API) reserve(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
-	ls := a.limits(r, ca)
-	for i, l := range ls {
-		ok, wait := l.limiter.Reserve(l.key)
+	for _, l := range a.limits(r, ca) {
+		ok, wait := l.limiter.Allow(l.key)
 		if ok {
 			continue
-		}
-		for _, taken := range ls[:i] {
-			taken.limiter.Refund(taken.key)
 		}
 		a.Metrics.RateLimited.WithLabelValues(l.name).Inc()
 		a.Log.WarnContext(r.Context(), "client authentication throttled", "key", l.name, "client_id", LoggableClientID(ca.ClientID), "remote", a.Proxies.ClientIP(r))
@@ -174,19 +172,18 @@ func (a *API) reserve(w http.ResponseWriter, r *http.Request, ca oauth.ClientAut
 	return true
 }
 
-// settle ends a reserved attempt: a failed client authentication keeps its
-// reservation (it counts), anything else gives it back. It writes err, if
-// any, and reports whether it did.
+// settle ends an attempt: a failed client authentication counts against
+// every limit. It writes err, if any, and reports whether it did.
 func (a *API) settle(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth, err error) bool {
 	var af *oauth.AuthFailure
 	if !errors.As(err, &af) {
-		for _, l := range a.limits(r, ca) {
-			l.limiter.Refund(l.key)
-		}
 		if err != nil {
 			a.writeError(w, r, err)
 		}
 		return err != nil
+	}
+	for _, l := range a.limits(r, ca) {
+		l.limiter.Fail(l.key)
 	}
 	a.Metrics.AuthFailures.WithLabelValues(r.URL.Path).Inc()
 	a.Log.WarnContext(r.Context(), "client authentication failed", "client_id", LoggableClientID(ca.ClientID), "method", ca.Method, "reason", af.Reason, "remote", a.Proxies.ClientIP(r))

@@ -66,7 +66,7 @@ func (s *Server) CheckClient(ctx context.Context, p map[string]string, repeated 
 	if clientID == "" {
 		return gatehouse.App{}, "", &PageError{"The request does not say which app it is for (client_id is missing)."}
 	}
-	app, err := s.store.GetApp(ctx, clientID)
+	app, err := s.app(ctx, clientID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return gatehouse.App{}, "", &PageError{"The app that sent you here is not registered."}
 	}

@@ -52,7 +52,7 @@ func (s *Server) AuthenticateClient(ctx context.Context, ca ClientAuth) (Client,
 	if ca.ClientID == "" {
 		return Client{}, authFailed("", "no client_id")
 	}
-	app, err := s.store.GetApp(ctx, ca.ClientID)
+	app, err := s.app(ctx, ca.ClientID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return Client{}, authFailed(ca.ClientID, "unknown client")
 	}
@@ -80,7 +80,7 @@ func (s *Server) verifySecret(ctx context.Context, app gatehouse.App, sec string
 	if k, err := secret.Parse(sec); err != nil || k != secret.ClientSecret {
 		return gatehouse.Credential{}, authFailed(app.ClientID, "malformed secret")
 	}
-	cred, err := s.store.GetCredentialByDigest(ctx, s.digest.Digest(sec))
+	cred, err := s.credential(ctx, s.digest.Digest(sec))
 	if errors.Is(err, gatehouse.ErrNotFound) || (err == nil && cred.AppID != app.ID) {
 		return gatehouse.Credential{}, authFailed(app.ClientID, "wrong secret")
 	}
@@ -94,6 +94,9 @@ func (s *Server) verifySecret(ctx context.Context, app gatehouse.App, sec string
 	if now.Sub(cred.LastUsedAt) >= touchEvery {
 		if err := s.store.TouchCredential(ctx, cred.ID, now); err != nil {
 			s.log.WarnContext(ctx, "record credential use", "client_id", app.ClientID, "credential_id", cred.ID, "err", err)
+		} else {
+			cred.LastUsedAt = now
+			s.touched(cred)
 		}
 	}
 	return cred, nil

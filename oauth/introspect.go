@@ -85,7 +85,7 @@ func (s *Server) lookup(ctx context.Context, token string) (gatehouse.Token, err
 }
 
 func (s *Server) describe(ctx context.Context, t gatehouse.Token) (Introspection, error) {
-	app, err := s.store.GetAppByID(ctx, t.AppID)
+	app, err := s.appByID(ctx, t.AppID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return inactive, nil // the app was deleted between the two reads
 	}

@@ -77,6 +77,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	origins originCache
+	cache   appCache
 	// dummyHash is verified for unknown usernames, so that a login costs
 	// the same whether the user exists or not.
 	dummyHash string

@@ -174,3 +174,38 @@ func TestAuthFailureIsInvalidClient(t *testing.T) {
 		t.Fatal("the error repeats the secret")
 	}
 }
+
+// The app and credential cache never outlives a change: a credential or an
+// app deleted behind the server's back stops authenticating on the next
+// request.
+func TestCacheSeesDeletionsAtOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	if _, err := e.srv.AuthenticateClient(ctx, e.auth()); err != nil {
+		t.Fatal(err) // warms the cache
+	}
+	creds, err := e.store.ListCredentials(ctx, e.app.ID)
+	if err != nil || len(creds) != 1 {
+		t.Fatalf("credentials: %v %v", creds, err)
+	}
+	if err := e.store.DeleteCredential(ctx, creds[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.AuthenticateClient(ctx, e.auth()); !errors.Is(err, oauth.ErrInvalidClient) {
+		t.Fatalf("a deleted credential authenticates from the cache: %v", err)
+	}
+	sec, _, err := e.srv.CreateCredential(ctx, e.app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := oauth.ClientAuth{Method: oauth.AuthPost, ClientID: e.app.ClientID, Secret: sec}
+	if _, err := e.srv.AuthenticateClient(ctx, ca); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.DeleteApp(ctx, e.app.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.AuthenticateClient(ctx, ca); !errors.Is(err, oauth.ErrInvalidClient) {
+		t.Fatalf("a deleted app authenticates from the cache: %v", err)
+	}
+}

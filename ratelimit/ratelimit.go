@@ -67,6 +67,40 @@ func (l *FailureLimiter) Reserve(key string) (bool, time.Duration) {
 	return true, 0
 }
 
+// Allow reports whether key may try now without taking anything; Fail then
+// counts a failure. Concurrent attempts can all pass Allow before the first
+// Fail: use it where a few extra guesses do not matter (256-bit client
+// secrets) and legitimate traffic is concurrent; use Reserve for passwords.
+func (l *FailureLimiter) Allow(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true, 0
+	}
+	l.refill(b)
+	if b.tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) * float64(l.limit.Every))
+}
+
+// Fail counts a failure of key.
+func (l *FailureLimiter) Fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= maxBuckets {
+			l.evict()
+		}
+		b = &bucket{tokens: float64(l.limit.Burst), at: l.now()}
+		l.buckets[key] = b
+	}
+	l.refill(b)
+	b.tokens = math.Max(b.tokens-1, 0)
+}
+
 // Refund returns a reservation of key: the attempt succeeded.
 func (l *FailureLimiter) Refund(key string) {
 	l.mu.Lock()

@@ -73,3 +73,23 @@ func TestFailureLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatalf("%d buckets kept", n)
 	}
 }
+
+// Allow and Fail: only failures count, and a refused key waits.
+func TestFailureLimiterAllowFail(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	l := New(Limit{Burst: 2, Every: 10 * time.Second}, func() time.Time { return now })
+	for range 5 {
+		if ok, _ := l.Allow("k"); !ok {
+			t.Fatal("refused without failures")
+		}
+	}
+	l.Fail("k")
+	l.Fail("k")
+	if ok, wait := l.Allow("k"); ok || wait <= 0 {
+		t.Fatalf("after the burst: ok=%v wait=%v", ok, wait)
+	}
+	now = now.Add(10 * time.Second)
+	if ok, _ := l.Allow("k"); !ok {
+		t.Fatal("still refused after one interval")
+	}
+}

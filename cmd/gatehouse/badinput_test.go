@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -133,4 +134,23 @@ func TestClientAuthenticationIsRateLimited(t *testing.T) {
 		last = send(t, "POST", f.srv.URL+"/token", formCT, "grant_type=client_credentials&client_id=app_guess"+strconv.Itoa(i)+"&client_secret=x", nil)
 	}
 	wantError(t, "many client_ids from one address", last, 429, "slow_down")
+}
+
+// The failure limits never throttle a client's legitimate concurrent
+// traffic: only failures count.
+func TestConcurrentSuccessesAreNotThrottled(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	statuses := make([]int, 40)
+	for i := range statuses {
+		wg.Go(func() {
+			statuses[i], _ = postForm(t, f.srv.URL+"/token", f.app.ClientID, f.app.ClientSecret, url.Values{"grant_type": {"client_credentials"}})
+		})
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != 200 {
+			t.Fatalf("request %d of 40 concurrent good ones: %d", i, s)
+		}
+	}
 }

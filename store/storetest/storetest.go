@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.Store) {
 		{"Sessions", sessionCases()},
 		{"Events", eventCases()},
 		{"DeleteExpired", expiryCases()},
+		{"Generation", generationCases()},
 		{"Concurrency", concurrencyCases()},
 	}
 	for _, g := range groups {
