@@ -119,7 +119,9 @@ type Store interface {
 	ConsumeCode(ctx context.Context, digest []byte, at time.Time) (Code, error)
 
 	// CreateToken stores a token. It returns ErrAlreadyExists if the digest is
-	// taken and ErrNotFound if its app (or user, or grant) does not exist.
+	// taken and ErrNotFound if its app (or user, or grant) does not exist or
+	// its grant is revoked: no token is written into a dead grant, however
+	// a revocation and the insert interleave.
 	CreateToken(ctx context.Context, t Token) error
 	// GetToken returns the token with that digest, or ErrNotFound. Revoked
 	// and expired tokens are returned too, until they are deleted.

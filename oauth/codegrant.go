@@ -91,6 +91,9 @@ func (s *Server) codeReplayed(ctx context.Context, c Client, code gatehouse.Code
 // may refresh, a refresh token with the grant's full scopes.
 func (s *Server) issueUserTokens(ctx context.Context, app gatehouse.App, userID, grantID int64, accessScopes, grantScopes []string, parent []byte) (TokenResponse, error) {
 	at, _, err := s.mintAccess(ctx, app.ID, userID, grantID, accessScopes)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return TokenResponse{}, errBadCode // the grant was revoked meanwhile (a replay)
+	}
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -103,7 +106,9 @@ func (s *Server) issueUserTokens(ctx context.Context, app gatehouse.App, userID,
 		return TokenResponse{}, fmt.Errorf("issue refresh token: %w", err)
 	}
 	rt, rtok := s.newRefresh(app.ID, userID, g, grantScopes, parent)
-	if err := s.store.CreateToken(ctx, rtok); err != nil {
+	if err := s.store.CreateToken(ctx, rtok); errors.Is(err, gatehouse.ErrNotFound) {
+		return TokenResponse{}, errBadCode
+	} else if err != nil {
 		return TokenResponse{}, fmt.Errorf("store refresh token: %w", err)
 	}
 	resp.RefreshToken = rt

@@ -67,20 +67,6 @@ func (s *Server) lookup(ctx context.Context, token string) (gatehouse.Token, err
 	if err != nil {
 		return gatehouse.Token{}, fmt.Errorf("look up token: %w", err)
 	}
-	if t.GrantID != 0 && t.RevokedAt.IsZero() {
-		// A token written while its grant was being revoked (a code replay
-		// or a reuse racing the issuing request) dies with the grant.
-		g, err := s.store.GetGrant(ctx, t.GrantID)
-		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
-			return gatehouse.Token{}, fmt.Errorf("look up token: %w", err)
-		}
-		if err != nil || !g.RevokedAt.IsZero() {
-			t.RevokedAt = g.RevokedAt
-			if t.RevokedAt.IsZero() {
-				t.RevokedAt = t.IssuedAt
-			}
-		}
-	}
 	return t, nil
 }
 

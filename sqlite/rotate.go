@@ -101,8 +101,12 @@ func tokenTx(ctx context.Context, tx *sql.Tx, digest []byte) (gatehouse.Token, e
 // gatehouse.ErrNotFound.
 func insertTokens(ctx context.Context, tx *sql.Tx, tokens []gatehouse.Token) error {
 	for _, t := range tokens {
-		if _, err := tx.ExecContext(ctx, insertToken, tokenArgs(t)...); err != nil {
+		res, err := tx.ExecContext(ctx, insertToken, tokenArgs(t)...)
+		if err != nil {
 			return mapErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(gatehouse.ErrNotFound, err) // the grant is revoked
 		}
 	}
 	return nil

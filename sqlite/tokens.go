@@ -12,8 +12,12 @@ import (
 const tokenColumns = `digest, kind, app_id, user_id, grant_id, scopes, issued_at, expires_at, revoked_at,
 	parent, used_at`
 
-// insertToken stores the token of tokenArgs.
-const insertToken = `INSERT INTO tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// insertToken stores the token of tokenArgs, unless its grant is revoked:
+// no token is ever written into a dead grant, even by a request that read
+// the grant just before a concurrent revocation committed (writes are
+// serialized, so the check and the insert see the same state).
+const insertToken = `INSERT INTO tokens (` + tokenColumns + `) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	WHERE NOT EXISTS (SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NOT NULL)`
 
 func scanToken(r scanner) (gatehouse.Token, error) {
 	var t gatehouse.Token
@@ -29,14 +33,19 @@ func scanToken(r scanner) (gatehouse.Token, error) {
 // tokenArgs are the values of insertToken for t.
 func tokenArgs(t gatehouse.Token) []any {
 	return []any{t.Digest, string(t.Kind), t.AppID, nullID(t.UserID), nullID(t.GrantID), joinScopes(t.Scopes),
-		millis(t.IssuedAt), millis(t.ExpiresAt), millis(t.RevokedAt), nullBytes(t.Parent), millis(t.UsedAt)}
+		millis(t.IssuedAt), millis(t.ExpiresAt), millis(t.RevokedAt), nullBytes(t.Parent), millis(t.UsedAt), nullID(t.GrantID)}
 }
 
 // CreateToken stores a token. A taken digest is gatehouse.ErrAlreadyExists; a
-// missing app, user or grant fails a foreign key and is gatehouse.ErrNotFound.
+// missing app, user or grant fails a foreign key and is gatehouse.ErrNotFound,
+// and so is a revoked grant.
 func (s *Store) CreateToken(ctx context.Context, t gatehouse.Token) error {
-	if _, err := s.write.exec(ctx, insertToken, tokenArgs(t)...); err != nil {
+	n, err := s.write.exec(ctx, insertToken, tokenArgs(t)...)
+	if err != nil {
 		return fmt.Errorf("sqlite: create token: %w", mapErr(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: create token: grant revoked: %w", gatehouse.ErrNotFound)
 	}
 	return nil
 }

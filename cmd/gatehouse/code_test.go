@@ -113,28 +113,34 @@ func TestCodeBindings(t *testing.T) {
 	}
 }
 
-// DESIGN invariant 2: of many concurrent redemptions of one code, one wins.
+// DESIGN invariant 2: of many concurrent redemptions of one code at most one
+// gets tokens, and since the others are replays by the rightful app, nothing
+// issued from the code stays active, whatever the interleaving.
 func TestConcurrentRedemptionsOneWins(t *testing.T) {
 	f := newFlowFixture(t)
 	b := newBrowser(t, f.srv.URL)
 	code, verifier := f.code(t, b, f.config(f.web, "https://client.example/cb", "read"))
 	var wg sync.WaitGroup
-	results := make([]int, 8)
+	results := make([]rawResponse, 8)
 	for i := range results {
 		wg.Go(func() {
-			results[i] = f.exchange(t, f.web, url.Values{"code": {code}, "code_verifier": {verifier}}).status
+			results[i] = f.exchange(t, f.web, url.Values{"code": {code}, "code_verifier": {verifier}})
 		})
 	}
 	wg.Wait()
 	wins := 0
-	for _, s := range results {
-		if s == 200 {
+	for _, r := range results {
+		switch {
+		case r.status == 200:
 			wins++
-		} else if s != 400 {
-			t.Fatalf("status %d", s)
+			if f.introspect(t, r.body["access_token"].(string)) || f.introspect(t, r.body["refresh_token"].(string)) {
+				t.Fatal("a token issued from a replayed code is still active")
+			}
+		case r.status != 400 || r.body["error"] != "invalid_grant":
+			t.Fatalf("status %d %s", r.status, r.raw)
 		}
 	}
-	if wins != 1 {
+	if wins > 1 {
 		t.Fatalf("%d redemptions of one code succeeded", wins)
 	}
 }

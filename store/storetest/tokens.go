@@ -9,6 +9,13 @@ import (
 
 func tokenCases() []testCase {
 	cases := []testCase{
+		{"NotIntoARevokedGrant", func(t *testing.T, f *fixture) {
+			g := f.grant(f.user("alice"), f.app("web"))
+			ok(t, f.st.RevokeGrant(f.ctx, g.ID, at(time.Second)))
+			late := f.newToken("late", gatehouse.AccessToken, g)
+			isErr(t, f.st.CreateToken(f.ctx, late), gatehouse.ErrNotFound)
+			checkMissing(t, f, late)
+		}},
 		{"RoundTrip", func(t *testing.T, f *fixture) {
 			a := f.app("web")
 			g := f.grant(f.user("alice"), a)
