@@ -51,6 +51,17 @@ func New(l Limit, now func() time.Time) *FailureLimiter {
 func (l *FailureLimiter) Reserve(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.bucket(key)
+	if b.tokens < 1 {
+		return false, l.wait(b)
+	}
+	b.tokens--
+	return true, 0
+}
+
+// bucket returns key's bucket, refilled to now, creating a full one for a
+// new key. The caller holds l.mu.
+func (l *FailureLimiter) bucket(key string) *bucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= maxBuckets {
@@ -60,11 +71,12 @@ func (l *FailureLimiter) Reserve(key string) (bool, time.Duration) {
 		l.buckets[key] = b
 	}
 	l.refill(b)
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) * float64(l.limit.Every))
-	}
-	b.tokens--
-	return true, 0
+	return b
+}
+
+// wait is how long until b holds one attempt again.
+func (l *FailureLimiter) wait(b *bucket) time.Duration {
+	return time.Duration((1 - b.tokens) * float64(l.limit.Every))
 }
 
 // Allow reports whether key may try now without taking anything; Fail then
@@ -82,22 +94,14 @@ func (l *FailureLimiter) Allow(key string) (bool, time.Duration) {
 	if b.tokens >= 1 {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) * float64(l.limit.Every))
+	return false, l.wait(b)
 }
 
 // Fail counts a failure of key.
 func (l *FailureLimiter) Fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= maxBuckets {
-			l.evict()
-		}
-		b = &bucket{tokens: float64(l.limit.Burst), at: l.now()}
-		l.buckets[key] = b
-	}
-	l.refill(b)
+	b := l.bucket(key)
 	b.tokens = math.Max(b.tokens-1, 0)
 }
 
