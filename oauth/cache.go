@@ -60,13 +60,19 @@ func (s *Server) app(ctx context.Context, clientID string) (gatehouse.App, error
 	if err != nil {
 		return gatehouse.App{}, err
 	}
+	return s.appAt(ctx, g, clientID)
+}
+
+// appAt is app for a generation the caller has just read, so that one
+// request that looks up an app and a credential reads it once.
+func (s *Server) appAt(ctx context.Context, g int64, clientID string) (gatehouse.App, error) {
 	s.cache.mu.Lock()
 	a, ok := s.cache.byClientID[clientID]
 	s.cache.mu.Unlock()
 	if ok {
 		return a, nil
 	}
-	a, err = s.store.GetApp(ctx, clientID)
+	a, err := s.store.GetApp(ctx, clientID)
 	if err == nil {
 		s.keepApp(g, a)
 	}
@@ -92,21 +98,18 @@ func (s *Server) appByID(ctx context.Context, id int64) (gatehouse.App, error) {
 	return a, err
 }
 
-// credential returns the credential with that digest. Only found ones are
+// credentialAt returns the credential with that digest, for a generation the
+// caller has just read. Only found ones are
 // kept: a wrong secret always costs a lookup, and the rate limits bound
 // those.
-func (s *Server) credential(ctx context.Context, digest []byte) (gatehouse.Credential, error) {
-	g, err := s.current(ctx)
-	if err != nil {
-		return gatehouse.Credential{}, err
-	}
+func (s *Server) credentialAt(ctx context.Context, g int64, digest []byte) (gatehouse.Credential, error) {
 	s.cache.mu.Lock()
 	cr, ok := s.cache.creds[string(digest)]
 	s.cache.mu.Unlock()
 	if ok {
 		return cr, nil
 	}
-	cr, err = s.store.GetCredentialByDigest(ctx, digest)
+	cr, err := s.store.GetCredentialByDigest(ctx, digest)
 	if err == nil {
 		s.keepCredential(g, cr)
 	}

@@ -52,7 +52,11 @@ func (s *Server) AuthenticateClient(ctx context.Context, ca ClientAuth) (Client,
 	if ca.ClientID == "" {
 		return Client{}, authFailed("", "no client_id")
 	}
-	app, err := s.app(ctx, ca.ClientID)
+	g, err := s.current(ctx)
+	if err != nil {
+		return Client{}, fmt.Errorf("authenticate client: %w", err)
+	}
+	app, err := s.appAt(ctx, g, ca.ClientID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return Client{}, authFailed(ca.ClientID, "unknown client")
 	}
@@ -69,18 +73,18 @@ func (s *Server) AuthenticateClient(ctx context.Context, ca ClientAuth) (Client,
 	if ca.Method == AuthNone || ca.Secret == "" {
 		return Client{}, authFailed(ca.ClientID, "confidential client without a secret")
 	}
-	cred, err := s.verifySecret(ctx, app, ca.Secret)
+	cred, err := s.verifySecret(ctx, g, app, ca.Secret)
 	if err != nil {
 		return Client{}, err
 	}
 	return Client{App: app, Credential: cred}, nil
 }
 
-func (s *Server) verifySecret(ctx context.Context, app gatehouse.App, sec string) (gatehouse.Credential, error) {
+func (s *Server) verifySecret(ctx context.Context, g int64, app gatehouse.App, sec string) (gatehouse.Credential, error) {
 	if k, err := secret.Parse(sec); err != nil || k != secret.ClientSecret {
 		return gatehouse.Credential{}, authFailed(app.ClientID, "malformed secret")
 	}
-	cred, err := s.credential(ctx, s.digest.Digest(sec))
+	cred, err := s.credentialAt(ctx, g, s.digest.Digest(sec))
 	if errors.Is(err, gatehouse.ErrNotFound) || (err == nil && cred.AppID != app.ID) {
 		return gatehouse.Credential{}, authFailed(app.ClientID, "wrong secret")
 	}

@@ -84,3 +84,39 @@ func BenchmarkGetTokenParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGetCredentialByDigest is the digest lookup of client
+// authentication when the cache is cold.
+func BenchmarkGetCredentialByDigest(b *testing.B) {
+	s, app := benchStore(b)
+	d := sha256.Sum256([]byte("credential"))
+	if _, err := s.CreateCredential(b.Context(), gatehouse.Credential{AppID: app.ID, Digest: d[:], Hint: "abcd", CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.GetCredentialByDigest(b.Context(), d[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetApp is an app lookup with its four lists when the cache is
+// cold.
+func BenchmarkGetApp(b *testing.B) {
+	s, app := benchStore(b)
+	for b.Loop() {
+		if _, err := s.GetApp(b.Context(), app.ClientID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGeneration is the per-request check of the app cache.
+func BenchmarkGeneration(b *testing.B) {
+	s, _ := benchStore(b)
+	for b.Loop() {
+		if _, err := s.Generation(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
