@@ -15,6 +15,7 @@ import (
 // tokens, a protected call, two refreshes, revocation.
 func TestAuthorizationCodeFlowEndToEnd(t *testing.T) {
 	f := newFlowFixture(t)
+	secrets := []string{f.password, f.web.ClientSecret}
 	for _, app := range []createdApp{f.web, f.spa} {
 		redirect := "https://client.example/cb"
 		if app == f.spa {
@@ -27,9 +28,13 @@ func TestAuthorizationCodeFlowEndToEnd(t *testing.T) {
 		if q.Get("state") != "state-123" || q.Get("iss") != f.srv.URL || !strings.HasPrefix(q.Get("code"), "gth_ac_") {
 			t.Fatalf("callback %v", q)
 		}
-		if !strings.HasPrefix(b.get("/").body, "") || !strings.Contains(b.get("/").body, f.user) {
+		if !strings.Contains(b.get("/").body, f.user) {
 			t.Fatal("the browser has no session after login")
 		}
+		for _, c := range b.c.Jar.Cookies(mustURL(t, f.srv.URL)) {
+			secrets = append(secrets, c.Value) // the session id
+		}
+		secrets = append(secrets, q.Get("code"))
 		tok, err := cfg.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(verifier))
 		if err != nil {
 			t.Fatalf("exchange: %v", err)
@@ -59,6 +64,10 @@ func TestAuthorizationCodeFlowEndToEnd(t *testing.T) {
 			accessTokens = append(accessTokens, next.AccessToken)
 			tok = next
 		}
+		secrets = append(secrets, accessTokens...)
+		for rt := range seen {
+			secrets = append(secrets, rt)
+		}
 
 		// Revoking the refresh token ends the grant: every access token dies.
 		revoke(t, f.srv.URL, app, tok.RefreshToken, http.StatusOK)
@@ -72,6 +81,27 @@ func TestAuthorizationCodeFlowEndToEnd(t *testing.T) {
 			t.Fatal("a revoked refresh token refreshed")
 		}
 	}
+	// DESIGN invariants 6 and 8: no code, token, session id or password in
+	// the database files or the log, in any encoding.
+	if code := f.srv.stop(); code != 0 {
+		t.Fatalf("serve exited with %d", code)
+	}
+	assertNoSecretsIn(t, "the database files", readDir(t, f.dir), secrets[1:])
+	assertNoSecretsIn(t, "the server log", []byte(f.srv.Stderr.String()), secrets[1:])
+	for _, where := range [][]byte{readDir(t, f.dir), []byte(f.srv.Stderr.String())} {
+		if strings.Contains(string(where), f.password) {
+			t.Fatal("the user's password is stored or logged")
+		}
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func whoami(t *testing.T, base, token string) map[string]any {
