@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,4 +123,31 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// A production start never falls back to the key file that serve --dev left
+// in the data directory: it must be given the key.
+func TestProductionIgnoresTheDevKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	startServer(t, dir, nil, "--dev").stop()
+	code, _, errOut := runCmd(t, dir, nil, "", "serve", "--addr", "127.0.0.1:0", "--issuer", "https://id.example.com")
+	if code == 0 || !strings.Contains(errOut, "no server key") {
+		t.Fatalf("production start with only a dev key file: exit %d %q", code, errOut)
+	}
+	// Administration commands beside the dev server do use it (DESIGN.md).
+	if code, _, errOut := runCmd(t, dir, nil, "", "app", "list"); code != 0 {
+		t.Fatalf("app list beside the dev server: %s", errOut)
+	}
+}
+
+// A client that swaps client_id and client_secret does not get its secret
+// logged (DESIGN invariant 8).
+func TestSwappedCredentialsAreNotLogged(t *testing.T) {
+	f := newFixture(t)
+	swapped := url.Values{"grant_type": {"client_credentials"}, "client_id": {f.app.ClientSecret}, "client_secret": {f.app.ClientID}}
+	if r := send(t, "POST", f.srv.URL+"/token", formCT, swapped.Encode(), nil); r.status != 401 {
+		t.Fatalf("swapped credentials: %d", r.status)
+	}
+	f.srv.stop()
+	assertNoSecretsIn(t, "the server log", []byte(f.srv.Stderr.String()), []string{f.app.ClientSecret})
 }
