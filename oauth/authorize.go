@@ -230,15 +230,18 @@ func (s *Server) Approve(ctx context.Context, userID int64, req AuthorizeRequest
 }
 
 func (s *Server) rememberConsent(ctx context.Context, userID int64, req AuthorizeRequest, now time.Time) error {
-	scopes := slices.Clone(req.Scopes)
-	if c, err := s.store.GetConsent(ctx, userID, req.App.ID); err == nil {
-		for _, sc := range c.Scopes {
-			if !slices.Contains(scopes, sc) {
-				scopes = append(scopes, sc)
-			}
-		}
-	} else if !errors.Is(err, gatehouse.ErrNotFound) {
+	c, err := s.store.GetConsent(ctx, userID, req.App.ID)
+	if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
 		return fmt.Errorf("consent: %w", err)
+	}
+	scopes := slices.Clone(c.Scopes)
+	for _, sc := range req.Scopes {
+		if !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
+	}
+	if err == nil && len(scopes) == len(c.Scopes) {
+		return nil // already remembered: no write on a silent approval
 	}
 	if err := s.store.PutConsent(ctx, gatehouse.Consent{UserID: userID, AppID: req.App.ID, Scopes: scopes, UpdatedAt: now}); err != nil {
 		return fmt.Errorf("consent: %w", err)

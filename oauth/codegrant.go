@@ -41,33 +41,35 @@ func (s *Server) authorizationCode(ctx context.Context, c Client, req TokenReque
 	case err != nil:
 		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
 	}
-	if err := s.checkCode(ctx, c, stored, verifier, req.Params["redirect_uri"]); err != nil {
+	g, err := s.checkCode(ctx, c, stored, verifier, req.Params["redirect_uri"])
+	if err != nil {
 		return TokenResponse{}, err
 	}
-	return s.issueUserTokens(ctx, c.App, stored.UserID, stored.GrantID, stored.Scopes, stored.Scopes, nil)
+	return s.issueUserTokens(ctx, c.App, g, stored.Scopes)
 }
 
-// checkCode verifies the bindings of a freshly consumed code.
-func (s *Server) checkCode(ctx context.Context, c Client, code gatehouse.Code, verifier, redirectURI string) error {
+// checkCode verifies the bindings of a freshly consumed code and returns
+// its grant.
+func (s *Server) checkCode(ctx context.Context, c Client, code gatehouse.Code, verifier, redirectURI string) (gatehouse.Grant, error) {
 	// OAuth 2.1 §4.1.3: the code belongs to the app that redeems it.
 	if code.AppID != c.App.ID || !s.clock().Before(code.ExpiresAt) {
-		return errBadCode
+		return gatehouse.Grant{}, errBadCode
 	}
 	// RFC 6749 §4.1.3: a redirect_uri sent here must be the one of the request.
 	if redirectURI != "" && redirectURI != code.RedirectURI {
-		return Errorf(CodeInvalidGrant, "redirect_uri does not match the authorization request")
+		return gatehouse.Grant{}, Errorf(CodeInvalidGrant, "redirect_uri does not match the authorization request")
 	}
 	if !VerifyPKCE(verifier, code.Challenge) {
-		return Errorf(CodeInvalidGrant, "code_verifier does not match the code_challenge")
+		return gatehouse.Grant{}, Errorf(CodeInvalidGrant, "code_verifier does not match the code_challenge")
 	}
 	g, err := s.store.GetGrant(ctx, code.GrantID)
 	if err != nil {
-		return fmt.Errorf("redeem code: %w", err)
+		return gatehouse.Grant{}, fmt.Errorf("redeem code: %w", err)
 	}
 	if !g.RevokedAt.IsZero() {
-		return errBadCode
+		return gatehouse.Grant{}, errBadCode
 	}
-	return nil
+	return g, nil
 }
 
 // codeReplayed handles a code presented a second time. Only a replay by the
@@ -87,25 +89,22 @@ func (s *Server) codeReplayed(ctx context.Context, c Client, code gatehouse.Code
 	return errBadCode
 }
 
-// issueUserTokens mints an access token with accessScopes and, when the app
-// may refresh, a refresh token with the grant's full scopes.
-func (s *Server) issueUserTokens(ctx context.Context, app gatehouse.App, userID, grantID int64, accessScopes, grantScopes []string, parent []byte) (TokenResponse, error) {
-	at, _, err := s.mintAccess(ctx, app.ID, userID, grantID, accessScopes)
+// issueUserTokens mints an access token and, when the app may refresh, a
+// refresh token, both with the grant's scopes. The store refuses to write
+// into a grant revoked meanwhile (a replay of the code): that is a bad code.
+func (s *Server) issueUserTokens(ctx context.Context, app gatehouse.App, g gatehouse.Grant, scopes []string) (TokenResponse, error) {
+	at, _, err := s.mintAccess(ctx, app.ID, g.UserID, g.ID, scopes)
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		return TokenResponse{}, errBadCode // the grant was revoked meanwhile (a replay)
+		return TokenResponse{}, errBadCode
 	}
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	resp := TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()), Scope: strings.Join(accessScopes, " ")}
+	resp := TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()), Scope: strings.Join(scopes, " ")}
 	if !app.AllowsGrant(gatehouse.GrantRefreshToken) {
 		return resp, nil
 	}
-	g, err := s.store.GetGrant(ctx, grantID)
-	if err != nil {
-		return TokenResponse{}, fmt.Errorf("issue refresh token: %w", err)
-	}
-	rt, rtok := s.newRefresh(app.ID, userID, g, grantScopes, parent)
+	rt, rtok := s.newRefresh(app.ID, g.UserID, g, scopes, nil)
 	if err := s.store.CreateToken(ctx, rtok); errors.Is(err, gatehouse.ErrNotFound) {
 		return TokenResponse{}, errBadCode
 	} else if err != nil {
