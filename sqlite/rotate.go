@@ -20,17 +20,28 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, at time.Time
 	if err := requireTime(at); err != nil {
 		return gatehouse.Token{}, fmt.Errorf("sqlite: rotate refresh token: %w", err)
 	}
-	mark := markUsed
-	if retry {
-		mark = markRetried
+	// Prepare the hot statements before the transaction takes the only
+	// write connection; inside it they are rebound with tx.StmtContext.
+	upd, err := s.write.stmt(ctx, markUsedSQL)
+	if err != nil {
+		return gatehouse.Token{}, fmt.Errorf("sqlite: rotate refresh token: %w", err)
+	}
+	ins, err := s.write.stmt(ctx, insertToken)
+	if err != nil {
+		return gatehouse.Token{}, fmt.Errorf("sqlite: rotate refresh token: %w", err)
 	}
 	var t gatehouse.Token
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if t, err = mark(ctx, tx, old, at); err != nil {
+		if retry {
+			t, err = markRetried(ctx, tx, old, at)
+		} else {
+			t, err = markUsed(ctx, tx, tx.StmtContext(ctx, upd), old, at)
+		}
+		if err != nil {
 			return err
 		}
-		return insertTokens(ctx, tx, next)
+		return insertTokens(ctx, tx.StmtContext(ctx, ins), next)
 	})
 	if errors.Is(err, gatehouse.ErrAlreadyUsed) {
 		return t, fmt.Errorf("sqlite: rotate refresh token: %w", err)
@@ -46,11 +57,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, at time.Time
 // revoked (or of a grant revoked) after the caller read it gets none. When
 // none does, old is missing (gatehouse.ErrNotFound) or is used or revoked
 // (gatehouse.ErrAlreadyUsed, with old as stored).
-func markUsed(ctx context.Context, tx *sql.Tx, old []byte, at time.Time) (gatehouse.Token, error) {
-	t, err := one(ctx, txQuerier{tx}, scanToken, `UPDATE tokens SET used_at = ?
-		WHERE digest = ? AND used_at IS NULL AND revoked_at IS NULL
-		AND NOT EXISTS (SELECT 1 FROM grants WHERE grants.id = tokens.grant_id AND grants.revoked_at IS NOT NULL)
-		RETURNING `+tokenColumns, millis(at), old)
+func markUsed(ctx context.Context, tx *sql.Tx, upd *sql.Stmt, old []byte, at time.Time) (gatehouse.Token, error) {
+	t, err := one(ctx, stmtQuerier{upd}, scanToken, "", millis(at), old)
 	if !errors.Is(err, gatehouse.ErrNotFound) {
 		return t, err
 	}
@@ -90,6 +98,19 @@ func markRetried(ctx context.Context, tx *sql.Tx, old []byte, at time.Time) (gat
 	return t, err
 }
 
+// markUsedSQL marks an unused, unrevoked refresh token of a live grant used.
+const markUsedSQL = `UPDATE tokens SET used_at = ?
+		WHERE digest = ? AND used_at IS NULL AND revoked_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM grants WHERE grants.id = tokens.grant_id AND grants.revoked_at IS NOT NULL)
+		RETURNING ` + tokenColumns
+
+// stmtQuerier runs one prepared statement, whatever query it is asked for.
+type stmtQuerier struct{ st *sql.Stmt }
+
+func (q stmtQuerier) query(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return q.st.QueryContext(ctx, args...)
+}
+
 // tokenTx reads the token with that digest in the transaction, or returns
 // gatehouse.ErrNotFound.
 func tokenTx(ctx context.Context, tx *sql.Tx, digest []byte) (gatehouse.Token, error) {
@@ -99,9 +120,9 @@ func tokenTx(ctx context.Context, tx *sql.Tx, digest []byte) (gatehouse.Token, e
 // insertTokens stores tokens in the transaction. A taken digest is
 // gatehouse.ErrAlreadyExists; a missing app, user or grant is
 // gatehouse.ErrNotFound.
-func insertTokens(ctx context.Context, tx *sql.Tx, tokens []gatehouse.Token) error {
+func insertTokens(ctx context.Context, ins *sql.Stmt, tokens []gatehouse.Token) error {
 	for _, t := range tokens {
-		res, err := tx.ExecContext(ctx, insertToken, tokenArgs(t)...)
+		res, err := ins.ExecContext(ctx, tokenArgs(t)...)
 		if err != nil {
 			return mapErr(err)
 		}
