@@ -36,6 +36,9 @@ func (s *Store) CreateCode(ctx context.Context, c gatehouse.Code) error {
 	return nil
 }
 
+// consumeCodeSQL marks an unused code used and returns it.
+const consumeCodeSQL = `UPDATE codes SET used_at = ? WHERE digest = ? AND used_at IS NULL RETURNING ` + codeColumns
+
 // ConsumeCode marks the code used at at and returns it. The mark is one
 // conditional UPDATE … RETURNING, so exactly one of many concurrent callers
 // gets the row; the others read the code as stored and get
@@ -45,11 +48,15 @@ func (s *Store) ConsumeCode(ctx context.Context, digest []byte, at time.Time) (g
 	if err := requireTime(at); err != nil {
 		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
 	}
+	// Prepared before the transaction takes the only write connection.
+	consume, err := s.write.stmt(ctx, consumeCodeSQL)
+	if err != nil {
+		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
+	}
 	var c gatehouse.Code
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		c, err = one(ctx, txQuerier{tx}, scanCode, `UPDATE codes SET used_at = ?
-			WHERE digest = ? AND used_at IS NULL RETURNING `+codeColumns, millis(at), digest)
+		c, err = one(ctx, stmtQuerier{tx.StmtContext(ctx, consume)}, scanCode, "", millis(at), digest)
 		if !errors.Is(err, gatehouse.ErrNotFound) {
 			return err
 		}
