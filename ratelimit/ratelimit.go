@@ -1,7 +1,9 @@
 package ratelimit
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -123,19 +125,25 @@ func (l *FailureLimiter) refill(b *bucket) {
 	b.at = now
 }
 
-// evict drops the buckets that have refilled completely; if none has, it
-// drops an arbitrary half, so that memory stays bounded under attack.
+// evict drops the buckets that have refilled completely; if that is not
+// enough, it drops the fullest ones (the least throttled keys) until half
+// the room is free, so that memory stays bounded under attack and the keys
+// that are locked out stay locked out.
 func (l *FailureLimiter) evict() {
+	keys := make([]string, 0, len(l.buckets))
 	for k, b := range l.buckets {
 		l.refill(b)
 		if b.tokens >= float64(l.limit.Burst) {
 			delete(l.buckets, k)
+			continue
 		}
+		keys = append(keys, k)
 	}
-	for k := range l.buckets {
-		if len(l.buckets) < maxBuckets/2 {
-			break
-		}
+	if len(l.buckets) < maxBuckets/2 {
+		return
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(l.buckets[b].tokens, l.buckets[a].tokens) })
+	for _, k := range keys[:len(keys)-maxBuckets/2] {
 		delete(l.buckets, k)
 	}
 }

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,5 +92,24 @@ func TestFailureLimiterAllowFail(t *testing.T) {
 	now = now.Add(10 * time.Second)
 	if ok, _ := l.Allow("k"); !ok {
 		t.Fatal("still refused after one interval")
+	}
+}
+
+// Eviction under a flood of new keys keeps the keys that are locked out
+// (with random eviction, all 50 surviving would have odds of 2^-50).
+func TestEvictionKeepsLockedOutKeys(t *testing.T) {
+	l := New(Limit{Burst: 3, Every: time.Hour}, nil)
+	for a := range 50 {
+		for range 3 {
+			l.Fail("attacker" + strconv.Itoa(a))
+		}
+	}
+	for i := range maxBuckets + 10 {
+		l.Fail(strconv.Itoa(i)) // one failure each: less throttled than the attackers
+	}
+	for a := range 50 {
+		if ok, _ := l.Allow("attacker" + strconv.Itoa(a)); ok {
+			t.Fatalf("a flood of new keys evicted locked-out key %d", a)
+		}
 	}
 }
