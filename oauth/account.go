@@ -111,5 +111,5 @@ func (s *Server) Bearer(ctx context.Context, token string) (Introspection, error
 	if t.Kind != gatehouse.AccessToken || !t.Active(s.clock()) {
 		return inactive, Errorf(CodeInvalidToken, "the access token is invalid, expired or revoked")
 	}
-	return s.describe(ctx, t)
+	return s.describe(ctx, t, nil)
 }

@@ -85,13 +85,18 @@ func (s *Server) appByID(ctx context.Context, id int64) (gatehouse.App, error) {
 	if err != nil {
 		return gatehouse.App{}, err
 	}
+	return s.appByIDAt(ctx, g, id)
+}
+
+// appByIDAt is appByID for a generation the caller has just read.
+func (s *Server) appByIDAt(ctx context.Context, g int64, id int64) (gatehouse.App, error) {
 	s.cache.mu.Lock()
 	a, ok := s.cache.byID[id]
 	s.cache.mu.Unlock()
 	if ok {
 		return a, nil
 	}
-	a, err = s.store.GetAppByID(ctx, id)
+	a, err := s.store.GetAppByID(ctx, id)
 	if err == nil {
 		s.keepApp(g, a)
 	}

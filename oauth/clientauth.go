@@ -27,6 +27,9 @@ type ClientAuth struct {
 type Client struct {
 	App        gatehouse.App
 	Credential gatehouse.Credential // zero for a public app
+	// gen is the cache generation read while authenticating, reused by the
+	// rest of the request.
+	gen int64
 }
 
 // AuthFailure tells why a client authentication failed. It is for logs and
@@ -68,7 +71,7 @@ func (s *Server) AuthenticateClient(ctx context.Context, ca ClientAuth) (Client,
 		if ca.Method != AuthNone {
 			return Client{}, authFailed(ca.ClientID, "public client presented a secret")
 		}
-		return Client{App: app}, nil
+		return Client{App: app, gen: g}, nil
 	}
 	if ca.Method == AuthNone || ca.Secret == "" {
 		return Client{}, authFailed(ca.ClientID, "confidential client without a secret")
@@ -77,7 +80,7 @@ func (s *Server) AuthenticateClient(ctx context.Context, ca ClientAuth) (Client,
 	if err != nil {
 		return Client{}, err
 	}
-	return Client{App: app, Credential: cred}, nil
+	return Client{App: app, Credential: cred, gen: g}, nil
 }
 
 func (s *Server) verifySecret(ctx context.Context, g int64, app gatehouse.App, sec string) (gatehouse.Credential, error) {

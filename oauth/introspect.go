@@ -50,7 +50,7 @@ func (s *Server) Introspect(ctx context.Context, caller ClientAuth, token string
 	if t.AppID != c.App.ID && !c.App.ResourceServer {
 		return inactive, nil
 	}
-	return s.describe(ctx, t)
+	return s.describe(ctx, t, &c.gen)
 }
 
 // lookup finds a token by its string. A malformed or unknown token is the
@@ -70,8 +70,16 @@ func (s *Server) lookup(ctx context.Context, token string) (gatehouse.Token, err
 	return t, nil
 }
 
-func (s *Server) describe(ctx context.Context, t gatehouse.Token) (Introspection, error) {
-	app, err := s.appByID(ctx, t.AppID)
+// describe builds the introspection of an active token. gen, when set, is
+// the cache generation the request has already read.
+func (s *Server) describe(ctx context.Context, t gatehouse.Token, gen *int64) (Introspection, error) {
+	var app gatehouse.App
+	var err error
+	if gen != nil {
+		app, err = s.appByIDAt(ctx, *gen, t.AppID)
+	} else {
+		app, err = s.appByID(ctx, t.AppID)
+	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return inactive, nil // the app was deleted between the two reads
 	}
