@@ -48,15 +48,14 @@ func (s *Store) ConsumeCode(ctx context.Context, digest []byte, at time.Time) (g
 	if err := requireTime(at); err != nil {
 		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
 	}
-	// Prepared before the transaction takes the only write connection.
-	consume, err := s.write.stmt(ctx, consumeCodeSQL)
+	sts, err := s.write.prepared(ctx, consumeCodeSQL)
 	if err != nil {
 		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
 	}
 	var c gatehouse.Code
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		c, err = one(ctx, stmtQuerier{tx.StmtContext(ctx, consume)}, scanCode, "", millis(at), digest)
+		c, err = one(ctx, stmtQuerier{tx.StmtContext(ctx, sts[0])}, scanCode, "", millis(at), digest)
 		if !errors.Is(err, gatehouse.ErrNotFound) {
 			return err
 		}

@@ -47,6 +47,21 @@ func (p *pool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// prepared returns the prepared statements of queries. A write transaction
+// calls it before it begins and rebinds them with tx.StmtContext: preparing
+// inside it would wait for the only write connection, which it holds.
+func (p *pool) prepared(ctx context.Context, queries ...string) ([]*sql.Stmt, error) {
+	out := make([]*sql.Stmt, len(queries))
+	for i, q := range queries {
+		st, err := p.stmt(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
 // exec runs a statement and returns how many rows it changed.
 func (p *pool) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	st, err := p.stmt(ctx, query)

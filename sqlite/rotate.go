@@ -20,16 +20,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, at time.Time
 	if err := requireTime(at); err != nil {
 		return gatehouse.Token{}, fmt.Errorf("sqlite: rotate refresh token: %w", err)
 	}
-	// Prepare the hot statements before the transaction takes the only
-	// write connection; inside it they are rebound with tx.StmtContext.
-	upd, err := s.write.stmt(ctx, markUsedSQL)
+	sts, err := s.write.prepared(ctx, markUsedSQL, insertToken)
 	if err != nil {
 		return gatehouse.Token{}, fmt.Errorf("sqlite: rotate refresh token: %w", err)
 	}
-	ins, err := s.write.stmt(ctx, insertToken)
-	if err != nil {
-		return gatehouse.Token{}, fmt.Errorf("sqlite: rotate refresh token: %w", err)
-	}
+	upd, ins := sts[0], sts[1]
 	var t gatehouse.Token
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
