@@ -30,6 +30,9 @@ type benchConfig struct {
 	scenarios   []string
 	serverCPU   int
 	clientCPU   int
+	// grow, when positive, runs the growth measurement with that many
+	// tokens (see grow).
+	grow int
 	// ceilingServer and addr run the ceiling child (hidden flags).
 	ceilingServer bool
 	addr          string
@@ -72,6 +75,7 @@ failed check makes the command fail. Only an explicit --db is used
 	f.StringSliceVar(&bc.scenarios, "scenarios", nil, "comma-separated scenarios (default all: "+strings.Join(bench.Names(), ",")+")")
 	f.IntVar(&bc.serverCPU, "server-cpu", 0, "CPU the server and the ceiling are pinned to with taskset (0 by default); -1 does not pin")
 	f.IntVar(&bc.clientCPU, "client-cpu", 1, "CPU the load generator is pinned to; -1 does not pin")
+	f.IntVar(&bc.grow, "grow", 0, "measure again after inserting this many (expired) tokens, and after the janitor deleted them (scenarios default to "+strings.Join(growthScenarios, ",")+")")
 	f.BoolVar(&bc.ceilingServer, "ceiling-server", false, "serve the ceiling (used by bench itself)")
 	f.StringVar(&bc.addr, "addr", "", "address of --ceiling-server")
 	_ = f.MarkHidden("ceiling-server")
@@ -91,9 +95,19 @@ func (bc *benchConfig) validate() ([]bench.Scenario, error) {
 	if bc.serverCPU < -1 || bc.clientCPU < -1 {
 		errs = append(errs, errors.New("--server-cpu and --client-cpu are CPU numbers, or -1 for no pinning"))
 	}
-	scenarios, err := bench.Select(bc.scenarios)
+	if bc.grow < 0 || bc.grow > 100_000_000 {
+		errs = append(errs, errors.New("--grow must be between 0 and 100000000"))
+	}
+	names := bc.scenarios
+	if bc.grow > 0 && len(names) == 0 {
+		names = growthScenarios
+	}
+	scenarios, err := bench.Select(names)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--scenarios: %w", err))
+	}
+	if bc.grow > 0 && slices.ContainsFunc(scenarios, func(s bench.Scenario) bool { return s.Name == "revoke" }) {
+		errs = append(errs, errors.New("--grow measures each scenario three times: revoke consumes its tokens, leave it out"))
 	}
 	return scenarios, errors.Join(errs...)
 }
@@ -136,7 +150,25 @@ func runBench(ctx context.Context, c *common, bc benchConfig, explicitDB bool, e
 		dbPath = filepath.Join(dir, dbFileName)
 	}
 	r := &benchRun{cfg: bc, e: e, dir: dir, db: dbPath, scenarios: scenarios}
-	report, err := r.run(ctx)
+	if bc.grow > 0 {
+		g, err := runBenchWith(ctx, r, r.grow)
+		if err != nil {
+			return err
+		}
+		if c.json() {
+			err = printJSON(e, g)
+		} else {
+			err = g.writeText(e.stdout)
+		}
+		if err != nil {
+			return err
+		}
+		if n := g.errors(); n > 0 {
+			return fmt.Errorf("%d responses failed their checks (see the notes above)", n)
+		}
+		return nil
+	}
+	report, err := runBenchWith(ctx, r, r.once)
 	if err != nil {
 		return err
 	}
@@ -164,35 +196,46 @@ type benchRun struct {
 	ceilingURL      string
 	fixture         *bench.Fixture
 	notes           []string
+	// unpinned: --server-cpu is not available (warned once).
+	unpinned bool
 }
 
-func (r *benchRun) run(ctx context.Context) (bench.Report, error) {
+// runBenchWith seeds the database, starts the server and the ceiling, calls measure
+// and stops them.
+func runBenchWith[T any](ctx context.Context, r *benchRun, measure func(ctx context.Context, serverAddr string) (T, error)) (T, error) {
+	var zero T
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
 	r.key = hex.EncodeToString(k)
 	serverAddr, err1 := bench.FreeAddr()
 	ceilingAddr, err2 := bench.FreeAddr()
 	if err := errors.Join(err1, err2); err != nil {
-		return bench.Report{}, err
+		return zero, err
 	}
 	r.serverURL, r.ceilingURL = "http://"+serverAddr, "http://"+ceilingAddr
 	r.progress("seeding %s", r.db)
 	fx, err := seedBench(ctx, r.db, k, r.serverURL, r.cfg)
 	if err != nil {
-		return bench.Report{}, err
+		return zero, err
 	}
 	r.fixture = fx
 	if err := r.startChildren(ctx, serverAddr, ceilingAddr); err != nil {
-		return bench.Report{}, errors.Join(err, r.stopChildren())
+		return zero, errors.Join(err, r.stopChildren())
 	}
-	report := r.measure(ctx)
-	report.ServerPeakRSS, report.CeilingPeakRSS = r.server.PeakRSS(), r.ceiling.PeakRSS()
-	if err := r.stopChildren(); err != nil {
-		return bench.Report{}, err
+	out, err := measure(ctx, serverAddr)
+	if err := errors.Join(err, r.stopChildren()); err != nil {
+		return zero, err
 	}
 	if err := ctx.Err(); err != nil {
-		return bench.Report{}, fmt.Errorf("bench interrupted: %w", err)
+		return zero, fmt.Errorf("bench interrupted: %w", err)
 	}
+	return out, nil
+}
+
+// once measures every scenario once.
+func (r *benchRun) once(ctx context.Context, _ string) (bench.Report, error) {
+	report := r.measure(ctx)
+	report.ServerPeakRSS, report.CeilingPeakRSS = r.server.PeakRSS(), r.ceiling.PeakRSS()
 	report.Notes = append(r.notes, report.Notes...)
 	return report, nil
 }
@@ -209,38 +252,62 @@ func (r *benchRun) warn(msg string) {
 // startChildren starts the server and the ceiling, both pinned to
 // --server-cpu, and waits until both answer.
 func (r *benchRun) startChildren(ctx context.Context, serverAddr, ceilingAddr string) error {
-	exe, lead, err := benchChild()
-	if err != nil {
-		return fmt.Errorf("find the gatehouse binary: %w", err)
-	}
-	cpu := r.cfg.serverCPU
-	if cpu >= 0 && !bench.CPUAvailable(cpu) {
-		r.warn(fmt.Sprintf("the server is not pinned: CPU %d is not available", cpu))
-		cpu = -1
-	}
 	clients, err := json.Marshal(r.fixture.Clients())
 	if err != nil {
 		return fmt.Errorf("ceiling clients: %w", err)
 	}
-	base := bench.Environ("GATEHOUSE_")
-	r.server, err = bench.StartChild(bench.ChildSpec{
-		Path: exe, CPU: cpu, Env: slices.Concat(base, []string{"GATEHOUSE_SECRET_KEY=" + r.key}),
-		Args: slices.Concat(lead, []string{"serve", "--dev", "--addr", serverAddr, "--issuer", r.serverURL,
-			"--data-dir", r.dir, "--db", "sqlite:" + r.db, "--log-level", "warn"}),
-	})
+	if err := r.startServer(ctx, serverAddr); err != nil {
+		return err
+	}
+	exe, lead, cpu, err := r.child()
 	if err != nil {
 		return err
 	}
 	r.ceiling, err = bench.StartChild(bench.ChildSpec{
-		Path: exe, CPU: cpu, Env: slices.Concat(base, []string{ceilingClientsEnv + "=" + string(clients)}),
+		Path: exe, CPU: cpu, Env: slices.Concat(bench.Environ("GATEHOUSE_"), []string{ceilingClientsEnv + "=" + string(clients)}),
 		Args: slices.Concat(lead, []string{"bench", "--ceiling-server", "--addr", ceilingAddr}),
 	})
 	if err != nil {
 		return err
 	}
-	return errors.Join(
-		r.server.WaitHealthy(ctx, r.serverURL+"/healthz", 30*time.Second),
-		r.ceiling.WaitHealthy(ctx, r.ceilingURL+"/healthz", 30*time.Second))
+	return r.ceiling.WaitHealthy(ctx, r.ceilingURL+"/healthz", 30*time.Second)
+}
+
+// startServer starts the server on the bench database, pinned to
+// --server-cpu, and waits until it answers. Its janitor waits a day: the
+// growth run sweeps at a moment of its choosing, not during a measurement.
+func (r *benchRun) startServer(ctx context.Context, serverAddr string) error {
+	exe, lead, cpu, err := r.child()
+	if err != nil {
+		return err
+	}
+	r.server, err = bench.StartChild(bench.ChildSpec{
+		Path: exe, CPU: cpu, Env: slices.Concat(bench.Environ("GATEHOUSE_"), []string{"GATEHOUSE_SECRET_KEY=" + r.key}),
+		Args: slices.Concat(lead, []string{"serve", "--dev", "--addr", serverAddr, "--issuer", r.serverURL,
+			"--data-dir", r.dir, "--db", "sqlite:" + r.db, "--log-level", "warn", "--janitor-interval", "24h"}),
+	})
+	if err != nil {
+		return err
+	}
+	return r.server.WaitHealthy(ctx, r.serverURL+"/healthz", 30*time.Second)
+}
+
+// child returns how to run a gatehouse child and the CPU to pin it to (-1:
+// none).
+func (r *benchRun) child() (exe string, lead []string, cpu int, err error) {
+	exe, lead, err = benchChild()
+	if err != nil {
+		return "", nil, 0, fmt.Errorf("find the gatehouse binary: %w", err)
+	}
+	cpu = r.cfg.serverCPU
+	if cpu >= 0 && !bench.CPUAvailable(cpu) {
+		if !r.unpinned {
+			r.warn(fmt.Sprintf("the server is not pinned: CPU %d is not available", cpu))
+			r.unpinned = true
+		}
+		cpu = -1
+	}
+	return exe, lead, cpu, nil
 }
 
 // stopChildren stops whichever children were started.

@@ -91,6 +91,46 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 	t.Logf("bench took %v", time.Since(start))
 }
 
+// TestBenchGrowth runs the growth measurement briefly: three phases, every
+// check passed, the inserted tokens grow the database and the janitor
+// deletes exactly them (issue 4, item 4).
+func TestBenchGrowth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench runs for seconds")
+	}
+	useTestBinaryAsChild(t)
+	const n = 3000
+	code, out, errOut := runCmd(t, t.TempDir(), nil, "", "bench", "--grow", fmt.Sprint(n), "--duration", "200ms", "--connections", "2",
+		"--server-cpu", "-1", "--client-cpu", "-1", "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var g growthReport
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatalf("output: %v\n%s", err, out)
+	}
+	if g.Tokens != n || g.Swept != n || g.errors() != 0 || len(g.Phases) != 3 {
+		t.Fatalf("tokens %d, swept %d (want %d), errors %d, %d phases", g.Tokens, g.Swept, n, g.errors(), len(g.Phases))
+	}
+	if g.Phases[1].DatabaseBytes <= g.Phases[0].DatabaseBytes {
+		t.Errorf("database did not grow: %d then %d bytes", g.Phases[0].DatabaseBytes, g.Phases[1].DatabaseBytes)
+	}
+	for _, p := range g.Phases {
+		if len(p.Report.Scenarios) != len(growthScenarios) || p.Report.ServerPeakRSS <= 0 {
+			t.Errorf("%s: %d scenarios, peak RSS %d", p.Name, len(p.Report.Scenarios), p.Report.ServerPeakRSS)
+		}
+		for _, row := range p.Report.Scenarios {
+			if row.Server.Rate <= 0 || row.Ceiling.Rate <= 0 {
+				t.Errorf("%s, %s: %+v", p.Name, row.Scenario, row)
+			}
+		}
+	}
+	var text strings.Builder
+	if err := g.writeText(&text); err != nil || !strings.Contains(text.String(), "after the janitor deleted them") {
+		t.Errorf("text report (%v):\n%s", err, text.String())
+	}
+}
+
 func TestBenchRefusesBadFlags(t *testing.T) {
 	existing := filepath.Join(t.TempDir(), "x.db")
 	if err := os.WriteFile(existing, nil, 0o600); err != nil {
@@ -106,6 +146,8 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		{"in-memory database", []string{"--db", "sqlite::memory:"}, []string{"file path"}},
 		{"every bad flag at once", []string{"--connections", "0", "--duration", "0s", "--scenarios", "nope"},
 			[]string{"--connections", "--duration", `unknown scenario "nope"`}},
+		{"growth with a single-use pool", []string{"--grow", "10", "--scenarios", "client_credentials,revoke"}, []string{"revoke"}},
+		{"negative growth", []string{"--grow", "-1"}, []string{"--grow"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
