@@ -84,16 +84,15 @@ func (s *Server) Sweep(ctx context.Context, batch int) (int, error) {
 	}
 }
 
-// originsTTL bounds how stale the CORS allow-list may be: an origin added by
-// registering a public app is allowed within this time.
-const originsTTL = 10 * time.Second
-
 // originCache holds the CORS allow-list, so that a request with an Origin
-// header costs a map lookup, not a listing of every app.
+// header costs a map lookup, not a listing of every app. It is valid while
+// the store's generation is unchanged, like the app cache: an app registered
+// or deleted by any process, or on any instance, changes it at once.
 type originCache struct {
 	mu      sync.Mutex
 	origins map[string]bool
-	until   time.Time
+	gen     int64
+	valid   bool
 }
 
 // AllowedOrigin reports whether a browser at origin may call the token and
@@ -104,14 +103,18 @@ func (s *Server) AllowedOrigin(ctx context.Context, origin string) (bool, error)
 	if !strings.HasPrefix(origin, "https://") {
 		return false, nil
 	}
+	g, err := s.store.Generation(ctx)
+	if err != nil {
+		return false, fmt.Errorf("cors: %w", err)
+	}
 	s.origins.mu.Lock()
 	defer s.origins.mu.Unlock()
-	if now := s.now(); now.After(s.origins.until) {
+	if !s.origins.valid || s.origins.gen != g {
 		set, err := s.publicOrigins(ctx)
 		if err != nil {
 			return false, err
 		}
-		s.origins.origins, s.origins.until = set, now.Add(originsTTL)
+		s.origins.origins, s.origins.gen, s.origins.valid = set, g, true
 	}
 	return s.origins.origins[origin], nil
 }

@@ -209,3 +209,41 @@ func TestCacheSeesDeletionsAtOnce(t *testing.T) {
 		t.Fatalf("a deleted app authenticates from the cache: %v", err)
 	}
 }
+
+// The CORS allow-list follows registrations and deletions at once, made by
+// this server or by any other process on the store (another instance, the
+// command line): it is keyed by the store's generation, not by a timer.
+func TestAllowedOriginFollowsTheStore(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	const origin = "https://spa.example"
+	allowed := func() bool {
+		t.Helper()
+		ok, err := e.srv.AllowedOrigin(ctx, origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if allowed() {
+		t.Fatal("an origin no app registered is allowed")
+	}
+	other, err := oauth.NewServer(e.store, serverKey, oauth.Config{Issuer: "https://as.example"}, oauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _, err := other.RegisterApp(ctx, oauth.AppSpec{Name: "SPA", Type: gatehouse.Public, Scopes: []string{"read"},
+		RedirectURIs: []string{origin + "/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !allowed() {
+		t.Error("a public app registered elsewhere: its origin is not allowed on the next request")
+	}
+	if err := e.store.DeleteApp(ctx, app.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if allowed() {
+		t.Error("a deleted app's origin is still allowed")
+	}
+}
