@@ -1,0 +1,65 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/jackc/pgx/v5"
+)
+
+const codeColumns = `digest, app_id, user_id, grant_id, redirect_uri, scopes, challenge, created_at, expires_at, used_at`
+
+func scanCode(r pgx.Row) (gatehouse.Code, error) {
+	var c gatehouse.Code
+	var userID, grantID, created, expires, used *int64
+	var scopes string
+	err := r.Scan(&c.Digest, &c.AppID, &userID, &grantID, &c.RedirectURI, &scopes, &c.Challenge,
+		&created, &expires, &used)
+	c.UserID, c.GrantID, c.Scopes = idOf(userID), idOf(grantID), splitScopes(scopes)
+	c.CreatedAt, c.ExpiresAt, c.UsedAt = timeOf(created), timeOf(expires), timeOf(used)
+	return c, err
+}
+
+// CreateCode stores an authorization code. A taken digest is
+// gatehouse.ErrAlreadyExists; a missing app, user or grant fails a foreign key
+// and is gatehouse.ErrNotFound.
+func (s *Store) CreateCode(ctx context.Context, c gatehouse.Code) error {
+	_, err := s.exec(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		c.Digest, c.AppID, nullID(c.UserID), nullID(c.GrantID), c.RedirectURI, joinScopes(c.Scopes),
+		c.Challenge, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.UsedAt))
+	if err != nil {
+		return fmt.Errorf("postgres: create code: %w", err)
+	}
+	return nil
+}
+
+// consumeCodeSQL marks an unused code used and returns it.
+const consumeCodeSQL = `UPDATE codes SET used_at = $1 WHERE digest = $2 AND used_at IS NULL RETURNING ` + codeColumns
+
+// ConsumeCode marks the code used at at and returns it. The mark is one
+// conditional UPDATE … RETURNING, which is atomic on its own: concurrent
+// callers queue on the row lock, and in READ COMMITTED each one after the
+// first re-checks used_at IS NULL on the row the first committed, finds it
+// false and gets no row. A caller without a row then reads the code in a new
+// statement (so a new snapshot, which has the winner's commit) and returns
+// it with gatehouse.ErrAlreadyUsed, or gatehouse.ErrNotFound if there is no
+// code. No explicit transaction is needed: the read only reports.
+func (s *Store) ConsumeCode(ctx context.Context, digest []byte, at time.Time) (gatehouse.Code, error) {
+	if err := requireTime(at); err != nil {
+		return gatehouse.Code{}, fmt.Errorf("postgres: consume code: %w", err)
+	}
+	c, err := one(ctx, s.pool, scanCode, consumeCodeSQL, millis(at), digest)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		c, err = one(ctx, s.pool, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = $1`, digest)
+		if err == nil {
+			return c, fmt.Errorf("postgres: consume code: %w", gatehouse.ErrAlreadyUsed)
+		}
+	}
+	if err != nil {
+		return gatehouse.Code{}, fmt.Errorf("postgres: consume code: %w", err)
+	}
+	return c, nil
+}

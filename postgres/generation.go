@@ -1,0 +1,16 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+)
+
+// Generation returns the counter that triggers bump on every change to an
+// app, its lists or a credential (migration 0003).
+func (s *Store) Generation(ctx context.Context) (int64, error) {
+	var g int64
+	if err := s.pool.QueryRow(ctx, `SELECT value FROM generation WHERE id = 1`).Scan(&g); err != nil {
+		return 0, fmt.Errorf("postgres: generation: %w", err)
+	}
+	return g, nil
+}

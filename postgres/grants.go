@@ -1,0 +1,121 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/jackc/pgx/v5"
+)
+
+const grantColumns = `id, user_id, app_id, scopes, created_at, revoked_at`
+
+func scanGrant(r pgx.Row) (gatehouse.Grant, error) {
+	var g gatehouse.Grant
+	var scopes string
+	var created, revoked *int64
+	err := r.Scan(&g.ID, &g.UserID, &g.AppID, &scopes, &created, &revoked)
+	g.Scopes, g.CreatedAt, g.RevokedAt = splitScopes(scopes), timeOf(created), timeOf(revoked)
+	return g, err
+}
+
+// CreateGrant stores a grant and returns it with its ID set. A missing user or
+// app fails a foreign key and is gatehouse.ErrNotFound.
+func (s *Store) CreateGrant(ctx context.Context, g gatehouse.Grant) (gatehouse.Grant, error) {
+	id, err := s.insertID(ctx,
+		`INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		g.UserID, g.AppID, joinScopes(g.Scopes), millis(g.CreatedAt), millis(g.RevokedAt))
+	if err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("postgres: create grant: %w", err)
+	}
+	g.ID = id
+	return g, nil
+}
+
+// GetGrant returns the grant with that ID, or gatehouse.ErrNotFound.
+func (s *Store) GetGrant(ctx context.Context, id int64) (gatehouse.Grant, error) {
+	g, err := one(ctx, s.pool, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id)
+	if err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("postgres: get grant: %w", err)
+	}
+	return g, nil
+}
+
+// RevokeGrant marks the grant and its unrevoked tokens revoked at at, in one
+// transaction; earlier revocation times are kept.
+//
+// The two UPDATEs must be two statements. The first takes the grant's row
+// lock, and so waits for every CreateToken (or rotation) that holds the
+// grant FOR SHARE to commit; in READ COMMITTED the second statement then
+// takes a new snapshot, which has the tokens they wrote. One statement (a
+// CTE) would look for tokens in the snapshot taken before the wait and miss
+// them. Writers that come after the lock see the grant revoked and write
+// nothing (see insertGrantTokenSQL).
+func (s *Store) RevokeGrant(ctx context.Context, id int64, at time.Time) error {
+	if err := requireTime(at); err != nil {
+		return fmt.Errorf("postgres: revoke grant: %w", err)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, millis(at), id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return gatehouse.ErrNotFound
+		}
+		_, err = tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL`, millis(at), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: revoke grant: %w", err)
+	}
+	return nil
+}
+
+const consentColumns = `user_id, app_id, scopes, updated_at`
+
+func scanConsent(r pgx.Row) (gatehouse.Consent, error) {
+	var c gatehouse.Consent
+	var scopes string
+	var updated *int64
+	err := r.Scan(&c.UserID, &c.AppID, &scopes, &updated)
+	c.Scopes, c.UpdatedAt = splitScopes(scopes), timeOf(updated)
+	return c, err
+}
+
+// PutConsent creates or replaces the consent of a user for an app in one
+// statement. A missing user or app is gatehouse.ErrNotFound.
+func (s *Store) PutConsent(ctx context.Context, c gatehouse.Consent) error {
+	_, err := s.exec(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (user_id, app_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`,
+		c.UserID, c.AppID, joinScopes(c.Scopes), millis(c.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("postgres: put consent: %w", err)
+	}
+	return nil
+}
+
+// GetConsent returns the consent of a user for an app, or
+// gatehouse.ErrNotFound.
+func (s *Store) GetConsent(ctx context.Context, userID, appID int64) (gatehouse.Consent, error) {
+	c, err := one(ctx, s.pool, scanConsent,
+		`SELECT `+consentColumns+` FROM consents WHERE user_id = $1 AND app_id = $2`, userID, appID)
+	if err != nil {
+		return gatehouse.Consent{}, fmt.Errorf("postgres: get consent: %w", err)
+	}
+	return c, nil
+}
+
+// DeleteConsent deletes the consent of a user for an app, or returns
+// gatehouse.ErrNotFound.
+func (s *Store) DeleteConsent(ctx context.Context, userID, appID int64) error {
+	n, err := s.exec(ctx, `DELETE FROM consents WHERE user_id = $1 AND app_id = $2`, userID, appID)
+	if err == nil && n == 0 {
+		err = gatehouse.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: delete consent: %w", err)
+	}
+	return nil
+}

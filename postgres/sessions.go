@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/jackc/pgx/v5"
+)
+
+const sessionColumns = `digest, user_id, created_at, expires_at`
+
+func scanSession(r pgx.Row) (gatehouse.Session, error) {
+	var s gatehouse.Session
+	var created, expires *int64
+	err := r.Scan(&s.Digest, &s.UserID, &created, &expires)
+	s.CreatedAt, s.ExpiresAt = timeOf(created), timeOf(expires)
+	return s, err
+}
+
+// CreateSession stores a login session. A taken digest is
+// gatehouse.ErrAlreadyExists; a missing user fails a foreign key and is
+// gatehouse.ErrNotFound.
+func (s *Store) CreateSession(ctx context.Context, sess gatehouse.Session) error {
+	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4)`,
+		sess.Digest, sess.UserID, millis(sess.CreatedAt), millis(sess.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("postgres: create session: %w", err)
+	}
+	return nil
+}
+
+// GetSession returns the session with that digest, expired ones included, or
+// gatehouse.ErrNotFound.
+func (s *Store) GetSession(ctx context.Context, digest []byte) (gatehouse.Session, error) {
+	sess, err := one(ctx, s.pool, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE digest = $1`, digest)
+	if err != nil {
+		return gatehouse.Session{}, fmt.Errorf("postgres: get session: %w", err)
+	}
+	return sess, nil
+}
+
+// DeleteSession deletes the session with that digest, or returns
+// gatehouse.ErrNotFound.
+func (s *Store) DeleteSession(ctx context.Context, digest []byte) error {
+	n, err := s.exec(ctx, `DELETE FROM sessions WHERE digest = $1`, digest)
+	if err == nil && n == 0 {
+		err = gatehouse.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: delete session: %w", err)
+	}
+	return nil
+}
