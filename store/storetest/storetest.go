@@ -107,6 +107,12 @@ func (f *fixture) newApp(clientID string) gatehouse.App {
 	for _, name := range []string{"write", "read", "admin"} {
 		f.scope(name)
 	}
+	return appRecord(clientID)
+}
+
+// appRecord returns an unsaved app with every field set, whose scopes are
+// write, read and admin.
+func appRecord(clientID string) gatehouse.App {
 	return gatehouse.App{
 		ClientID:       clientID,
 		Name:           "App " + clientID,
