@@ -112,18 +112,19 @@ func (bc *benchConfig) validate() ([]bench.Scenario, error) {
 	return scenarios, errors.Join(errs...)
 }
 
-// benchDBPath returns the SQLite file --db names, or "" for a fresh file in
-// the bench's own data directory. bench seeds its own data, so it never
+// benchDBPath returns the SQLite file --db names, "" for a fresh file in
+// the bench's own data directory, or a PostgreSQL DSN, in whose database
+// bench makes a schema of its own. bench seeds its own data, so it never
 // works on an existing database (GATEHOUSE_DB is ignored for that reason).
 func benchDBPath(dsn string, explicit bool) (string, error) {
 	if !explicit {
 		return "", nil
 	}
 	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "", errors.New("PostgreSQL is not supported by this build yet")
+	case isPostgres(dsn):
+		return dsn, nil
 	case !strings.HasPrefix(dsn, "sqlite:"):
-		return "", errors.New("--db must be sqlite:PATH")
+		return "", errors.New("--db must be sqlite:PATH or postgres://…")
 	}
 	path := strings.TrimPrefix(dsn, "sqlite:")
 	if path == "" || path == ":memory:" {
@@ -146,10 +147,21 @@ func runBench(ctx context.Context, c *common, bc benchConfig, explicitDB bool, e
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	if dbPath == "" {
-		dbPath = filepath.Join(dir, dbFileName)
+	var db benchDB
+	switch {
+	case isPostgres(dbPath):
+		pg, drop, err := newBenchSchema(ctx, dbPath)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		db = pg
+	case dbPath == "":
+		db = sqliteBenchDB(filepath.Join(dir, dbFileName))
+	default:
+		db = sqliteBenchDB(dbPath)
 	}
-	r := &benchRun{cfg: bc, e: e, dir: dir, db: dbPath, scenarios: scenarios}
+	r := &benchRun{cfg: bc, e: e, dir: dir, db: db, scenarios: scenarios}
 	if bc.grow > 0 {
 		g, err := runBenchWith(ctx, r, r.grow)
 		if err != nil {
@@ -186,7 +198,8 @@ func runBench(ctx context.Context, c *common, bc benchConfig, explicitDB bool, e
 type benchRun struct {
 	cfg       benchConfig
 	e         env
-	dir, db   string
+	dir       string
+	db        benchDB
 	scenarios []bench.Scenario
 	// key is the server key, hex; it reaches the server through its
 	// environment only.
@@ -213,8 +226,8 @@ func runBenchWith[T any](ctx context.Context, r *benchRun, measure func(ctx cont
 		return zero, err
 	}
 	r.serverURL, r.ceilingURL = "http://"+serverAddr, "http://"+ceilingAddr
-	r.progress("seeding %s", r.db)
-	fx, err := seedBench(ctx, r.db, k, r.serverURL, r.cfg)
+	r.progress("seeding %s", r.db.describe())
+	fx, err := seedBench(ctx, r.db.dsn(), k, r.serverURL, r.cfg)
 	if err != nil {
 		return zero, err
 	}
@@ -282,9 +295,9 @@ func (r *benchRun) startServer(ctx context.Context, serverAddr string) error {
 		return err
 	}
 	r.server, err = bench.StartChild(bench.ChildSpec{
-		Path: exe, CPU: cpu, Env: slices.Concat(bench.Environ("GATEHOUSE_"), []string{"GATEHOUSE_SECRET_KEY=" + r.key}),
+		Path: exe, CPU: cpu, Env: slices.Concat(bench.Environ("GATEHOUSE_"), []string{"GATEHOUSE_SECRET_KEY=" + r.key, "GATEHOUSE_DB=" + r.db.dsn()}),
 		Args: slices.Concat(lead, []string{"serve", "--dev", "--addr", serverAddr, "--issuer", r.serverURL,
-			"--data-dir", r.dir, "--db", "sqlite:" + r.db, "--log-level", "warn", "--janitor-interval", "24h"}),
+			"--data-dir", r.dir, "--log-level", "warn", "--janitor-interval", "24h"}),
 	})
 	if err != nil {
 		return err
@@ -327,7 +340,7 @@ func (r *benchRun) measure(ctx context.Context) bench.Report {
 	defer unpin()
 	report := bench.Report{
 		Machine:  bench.ThisMachine(),
-		Database: "SQLite, fresh database", Connections: r.cfg.connections, Duration: r.cfg.duration.Seconds(),
+		Database: r.db.kind() + ", fresh database", Connections: r.cfg.connections, Duration: r.cfg.duration.Seconds(),
 	}
 	m := &report.Machine
 	m.ClientPinning, m.ServerPinning, m.CeilingPinning = pinned, r.server.Describe(), r.ceiling.Describe()
@@ -409,8 +422,8 @@ type benchSeed struct {
 
 // seedBench creates the database at path and seeds it for bc. Tokens get a
 // day to live, so that none expires during a long run.
-func seedBench(ctx context.Context, path string, key []byte, issuer string, bc benchConfig) (*bench.Fixture, error) {
-	store, err := openStore(ctx, "sqlite:"+path, true)
+func seedBench(ctx context.Context, dsn string, key []byte, issuer string, bc benchConfig) (*bench.Fixture, error) {
+	store, err := openStore(ctx, dsn, true)
 	if err != nil {
 		return nil, err
 	}

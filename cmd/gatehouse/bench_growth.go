@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -60,9 +59,9 @@ func (r *benchRun) grow(ctx context.Context, serverAddr string) (growthReport, e
 			return err
 		}
 		r.server = nil
-		rep.Database = fmt.Sprintf("SQLite, %s", name)
+		rep.Database = fmt.Sprintf("%s, %s", r.db.kind(), name)
 		rep.Finish()
-		g.Phases = append(g.Phases, growthPhase{Name: name, DatabaseBytes: databaseBytes(r.db), Report: rep})
+		g.Phases = append(g.Phases, growthPhase{Name: name, DatabaseBytes: r.db.size(ctx), Report: rep})
 		return ctx.Err()
 	}
 	if err := phase("seeded database"); err != nil {
@@ -102,7 +101,7 @@ func (r *benchRun) grow(ctx context.Context, serverAddr string) (growthReport, e
 // fill inserts n expired access tokens of the service app, a transaction
 // each, from a few goroutines.
 func (r *benchRun) fill(ctx context.Context, n int) error {
-	store, err := openStore(ctx, "sqlite:"+r.db, false)
+	store, err := openStore(ctx, r.db.dsn(), false)
 	if err != nil {
 		return err
 	}
@@ -134,7 +133,7 @@ func (r *benchRun) fill(ctx context.Context, n int) error {
 // sweep runs the janitor's sweep (the server's own code, with its batch
 // size) on the stopped server's database.
 func (r *benchRun) sweep(ctx context.Context) (int, error) {
-	store, err := openStore(ctx, "sqlite:"+r.db, false)
+	store, err := openStore(ctx, r.db.dsn(), false)
 	if err != nil {
 		return 0, err
 	}
@@ -148,18 +147,6 @@ func (r *benchRun) sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return srv.Sweep(ctx, janitorBatch)
-}
-
-// databaseBytes is the size of an SQLite database with its WAL; 0 if
-// unknown.
-func databaseBytes(path string) int64 {
-	var n int64
-	for _, p := range []string{path, path + "-wal"} {
-		if fi, err := os.Stat(p); err == nil {
-			n += fi.Size()
-		}
-	}
-	return n
 }
 
 // writeText writes the growth report: one line per phase and scenario, with

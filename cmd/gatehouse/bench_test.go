@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/bench"
+	"github.com/gatehouse/gatehouse/postgres/pgtest"
 )
 
 // benchHelperEnv marks a run of this test binary as a child of
@@ -91,6 +92,31 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 	t.Logf("bench took %v", time.Since(start))
 }
 
+// TestBenchPostgres runs bench on PostgreSQL briefly: it seeds a schema of
+// its own in the database --db names, and drops it afterwards.
+func TestBenchPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench runs for seconds")
+	}
+	dsn := pgtest.DSN(t) // skips, or fails in CI, without a server
+	useTestBinaryAsChild(t)
+	code, out, errOut := runCmd(t, t.TempDir(), nil, "", "bench", "--db", dsn, "--duration", "200ms", "--connections", "2",
+		"--scenarios", "client_credentials,introspect_revoked,refresh", "--server-cpu", "-1", "--client-cpu", "-1", "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r bench.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output: %v\n%s", err, out)
+	}
+	if r.Errors != 0 || len(r.Scenarios) != 3 || !strings.HasPrefix(r.Database, "PostgreSQL") {
+		t.Errorf("errors %d, %d scenarios, database %q; notes %q", r.Errors, len(r.Scenarios), r.Database, r.Notes)
+	}
+	if strings.Contains(out+errOut, "gth_") {
+		t.Errorf("a secret-shaped string reached the output")
+	}
+}
+
 // TestBenchGrowth runs the growth measurement briefly: three phases, every
 // check passed, the inserted tokens grow the database and the janitor
 // deletes exactly them (issue 4, item 4).
@@ -141,7 +167,7 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"postgres", []string{"--db", "postgres://bench@localhost/gatehouse"}, []string{"PostgreSQL is not supported by this build yet"}},
+		{"unknown database", []string{"--db", "mysql://bench@localhost/gatehouse"}, []string{"--db must be"}},
 		{"existing database", []string{"--db", "sqlite:" + existing}, []string{"exists"}},
 		{"in-memory database", []string{"--db", "sqlite::memory:"}, []string{"file path"}},
 		{"every bad flag at once", []string{"--connections", "0", "--duration", "0s", "--scenarios", "nope"},

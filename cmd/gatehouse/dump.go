@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/dump"
+	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/sqlite"
 )
 
@@ -28,6 +29,8 @@ func backendName(s gatehouse.Store) string {
 	switch s.(type) {
 	case *sqlite.Store:
 		return "sqlite"
+	case *postgres.Store:
+		return "postgres"
 	}
 	return "unknown"
 }

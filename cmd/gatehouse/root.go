@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oauth"
+	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/sqlite"
 )
 
@@ -50,7 +51,7 @@ func newRoot(e env) *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.dataDir, "data-dir", "", "data directory (env GATEHOUSE_DATA_DIR, default ./gatehouse-data)")
-	pf.StringVar(&c.db, "db", "", "database DSN: sqlite:PATH (env GATEHOUSE_DB, default sqlite:<data-dir>/gatehouse.db)")
+	pf.StringVar(&c.db, "db", "", "database: sqlite:PATH or postgres://… (env GATEHOUSE_DB, default sqlite:<data-dir>/gatehouse.db)")
 	pf.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCmd(c, e), newMigrateCmd(c, e), newScopeCmd(c, e), newAppCmd(c, e), newUserCmd(c, e), newAuditCmd(c, e), newBenchCmd(c, e), newExportCmd(c, e), newImportCmd(c, e))
 	return root
@@ -81,11 +82,20 @@ func openStore(ctx context.Context, dsn string, create bool) (gatehouse.Store, e
 			return nil, fmt.Errorf("open database: %w", err)
 		}
 		return s, nil
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("PostgreSQL is not supported by this build yet; use --db sqlite:PATH")
+	case isPostgres(dsn):
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return s, nil
 	default:
-		return nil, errors.New("--db must be sqlite:PATH")
+		return nil, errors.New("--db must be sqlite:PATH or postgres://…")
 	}
+}
+
+// isPostgres reports whether dsn names a PostgreSQL database.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // withServer opens and migrates the store, builds the protocol engine with

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/bench"
+	"github.com/gatehouse/gatehouse/postgres/pgtest"
+)
+
+// instance is one 'gatehouse serve' process of a multi-instance test.
+type instance struct {
+	name  string
+	url   string
+	child *bench.Child
+}
+
+// startInstances starts n serve processes (this test binary, turned into
+// gatehouse by TestBenchHelperProcess) on one database, behind one issuer
+// as behind a load balancer.
+func startInstances(t *testing.T, n int, dsn, key string) []*instance {
+	t.Helper()
+	useTestBinaryAsChild(t)
+	exe, lead, err := benchChild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*instance
+	for i := range n {
+		addr, err := bench.FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := bench.StartChild(bench.ChildSpec{
+			Path: exe, CPU: -1,
+			Env: slices.Concat(bench.Environ("GATEHOUSE_"), []string{"GATEHOUSE_SECRET_KEY=" + key, "GATEHOUSE_DB=" + dsn, benchHelperEnv + "=1"}),
+			Args: slices.Concat(lead, []string{"serve", "--addr", addr, "--issuer", "https://id.example",
+				"--data-dir", t.TempDir(), "--log-level", "warn"}),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := &instance{name: string(rune('A' + i)), url: "http://" + addr, child: c}
+		t.Cleanup(func() { _ = c.Stop(10 * time.Second) })
+		if err := c.WaitHealthy(t.Context(), in.url+"/healthz", 30*time.Second); err != nil {
+			t.Fatalf("instance %s: %v", in.name, err)
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// clientApp is an app's credentials, as 'app create --output json' prints
+// them.
+type clientApp struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+func createClient(t *testing.T, vars map[string]string, args ...string) clientApp {
+	t.Helper()
+	code, out, errOut := runCmd(t, t.TempDir(), vars, "", append([]string{"app", "create", "--output", "json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("app create: %s", errOut)
+	}
+	var a clientApp
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// post sends a form with Basic client authentication and decodes the JSON
+// answer.
+func post(ctx context.Context, base, path string, c clientApp, form url.Values) (int, map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if resp.ContentLength != 0 {
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+	}
+	return resp.StatusCode, body, nil
+}
+
+func issue(t *testing.T, in *instance, c clientApp) string {
+	t.Helper()
+	code, body, err := post(t.Context(), in.url, "/token", c, url.Values{"grant_type": {"client_credentials"}})
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("token on %s: %d %v %v", in.name, code, body, err)
+	}
+	return body["access_token"].(string)
+}
+
+func active(t *testing.T, in *instance, rs clientApp, token string) bool {
+	t.Helper()
+	code, body, err := post(t.Context(), in.url, "/introspect", rs, url.Values{"token": {token}})
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("introspect on %s: %d %v %v", in.name, code, body, err)
+	}
+	return body["active"] == true
+}
+
+// TestMultiInstancePostgres is issue 5's acceptance test: three serve
+// processes on one PostgreSQL database agree at once on issuance,
+// revocation and app deletion, and one killed with SIGKILL mid-load loses no
+// token it answered 200 for.
+func TestMultiInstancePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three servers")
+	}
+	dsn := pgtest.DSN(t)
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	key := hex.EncodeToString(k)
+	vars := map[string]string{"GATEHOUSE_SECRET_KEY": key, "GATEHOUSE_DB": dsn}
+	if code, _, errOut := runCmd(t, t.TempDir(), vars, "", "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	if code, _, errOut := runCmd(t, t.TempDir(), vars, "", "scope", "create", "read", "--description", "Read"); code != 0 {
+		t.Fatalf("scope: %s", errOut)
+	}
+	service := createClient(t, vars, "--name", "Service", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
+	doomed := createClient(t, vars, "--name", "Doomed", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
+	rs := createClient(t, vars, "--name", "API", "--type", "confidential", "--grant", "client_credentials", "--resource-server")
+
+	ins := startInstances(t, 3, dsn, key)
+	a, b, c := ins[0], ins[1], ins[2]
+
+	t.Run("issued on A, active on B and C", func(t *testing.T) {
+		tok := issue(t, a, service)
+		for _, in := range []*instance{a, b, c} {
+			if !active(t, in, rs, tok) {
+				t.Errorf("a token issued on A is inactive on %s", in.name)
+			}
+		}
+	})
+
+	t.Run("revoked on B, inactive on A and C at once", func(t *testing.T) {
+		tok := issue(t, a, service)
+		for _, in := range []*instance{a, c} { // warm every cache first
+			if !active(t, in, rs, tok) {
+				t.Fatalf("inactive on %s before the revocation", in.name)
+			}
+		}
+		code, body, err := post(t.Context(), b.url, "/revoke", service, url.Values{"token": {tok}})
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("revoke on B: %d %v %v", code, body, err)
+		}
+		for _, in := range []*instance{a, c} {
+			if active(t, in, rs, tok) {
+				t.Errorf("a token revoked on B (200) is still active on %s", in.name)
+			}
+		}
+	})
+
+	t.Run("app deleted elsewhere stops authenticating on A at once", func(t *testing.T) {
+		tok := issue(t, a, doomed) // A has the app and its credential cached now
+		if !active(t, c, rs, tok) {
+			t.Fatal("inactive before the deletion")
+		}
+		if code, _, errOut := runCmd(t, t.TempDir(), vars, "", "app", "delete", doomed.ClientID); code != 0 {
+			t.Fatalf("app delete: %s", errOut)
+		}
+		code, body, err := post(t.Context(), a.url, "/token", doomed, url.Values{"grant_type": {"client_credentials"}})
+		if err != nil || code != http.StatusUnauthorized || body["error"] != "invalid_client" {
+			t.Errorf("token for a deleted app on A: %d %v %v, want 401 invalid_client", code, body, err)
+		}
+		for _, in := range []*instance{a, b, c} {
+			if active(t, in, rs, tok) {
+				t.Errorf("a deleted app's token is active on %s", in.name)
+			}
+		}
+	})
+
+	t.Run("SIGKILL mid-load loses no answered token", func(t *testing.T) {
+		answered := killMidLoad(t, a, service)
+		if len(answered) < 20 {
+			t.Fatalf("only %d tokens answered before the kill; the load did not run", len(answered))
+		}
+		var lost int
+		for _, tok := range answered {
+			if !active(t, b, rs, tok) {
+				lost++
+			}
+		}
+		if lost > 0 {
+			t.Errorf("%d of %d tokens answered 200 by the killed instance are not active on B", lost, len(answered))
+		}
+		t.Logf("%d tokens answered before SIGKILL, all active on B", len(answered))
+	})
+}
+
+// killMidLoad issues tokens on in from 8 connections and kills it with
+// SIGKILL while they run; it returns every token it answered 200 for.
+func killMidLoad(t *testing.T, in *instance, c clientApp) []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		answered []string
+		wg       sync.WaitGroup
+	)
+	for range 8 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				code, body, err := post(ctx, in.url, "/token", c, url.Values{"grant_type": {"client_credentials"}})
+				if err != nil {
+					return // the server is gone
+				}
+				if code == http.StatusOK {
+					mu.Lock()
+					answered = append(answered, body["access_token"].(string))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := syscall.Kill(in.child.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if !in.child.Exited() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Clone(answered)
+}
