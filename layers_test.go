@@ -25,6 +25,7 @@ func TestLayers(t *testing.T) {
 		{pkg: module + "/oauth", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},
 		{pkg: module + "/sqlite", forbidden: []string{"/oauth", "/httpapi", "/web", "/postgres", "/store/storetest"}},
 		{pkg: module + "/postgres", forbidden: []string{"/oauth", "/httpapi", "/web", "/sqlite", "/store/storetest", "/cmd/"}},
+		{pkg: module + "/postgres/pgtest", forbidden: []string{"/oauth", "/httpapi", "/web", "/sqlite", "/store/storetest", "/cmd/"}},
 		{pkg: module + "/httpapi", forbidden: []string{"/sqlite", "/postgres", "/cmd/"}},
 		{pkg: module + "/web", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/cmd/"}},
 		{pkg: module + "/bench", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},

@@ -65,11 +65,6 @@ type sequences struct {
 	Sequences map[string]int64 `json:"sequences"`
 }
 
-// bytesValue is how a []byte value is written.
-type bytesValue struct {
-	B64 string `json:"b64"`
-}
-
 // Writer writes a dump. Call Table before the rows of each table, then
 // Sequences once, then Close.
 type Writer struct {
