@@ -164,9 +164,23 @@ type Store interface {
 	// limit of them; a limit below 1 is an error.
 	ListEvents(ctx context.Context, limit int) ([]Event, error)
 
-	// DeleteExpired deletes at most limit tokens, at most limit codes and at
-	// most limit sessions whose expiry is at or before before, and returns how
-	// many records it deleted (so at most 3×limit). Callers repeat it until it returns fewer than
+	// TakeAttempt takes one attempt from the bucket of key (a digest) at
+	// now, for a limit of burst attempts at once and one more every every
+	// (a token bucket, kept as the time at which it is full again). Buckets
+	// live in the database, so a limit holds across every process on it. It
+	// reports whether the attempt was taken, and when not, how long until
+	// one can be; of concurrent takers of one bucket, no more succeed than
+	// it held. every must be positive and burst at least 1.
+	TakeAttempt(ctx context.Context, key []byte, now time.Time, every time.Duration, burst int) (bool, time.Duration, error)
+	// ReturnAttempt gives back one attempt taken from key's bucket (the
+	// attempt succeeded, and only failures are to count). Giving back to a
+	// bucket that does not exist does nothing.
+	ReturnAttempt(ctx context.Context, key []byte, every time.Duration) error
+
+	// DeleteExpired deletes at most limit tokens, at most limit codes, at
+	// most limit sessions and at most limit attempt buckets whose expiry (for
+	// a bucket: the time it is full again) is at or before before, and
+	// returns how many records it deleted (so at most 4×limit). Callers repeat it until it returns fewer than
 	// limit, so that no single transaction grows without bound. A limit below
 	// 1 is an error.
 	DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error)

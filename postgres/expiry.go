@@ -11,10 +11,11 @@ import (
 
 // expiringTables are the tables whose rows the janitor deletes once they
 // expire; each has the primary key digest and an index on expires_at.
-var expiringTables = []string{"tokens", "codes", "sessions"}
+var expiringTables = []string{"tokens", "codes", "sessions", "attempts"}
 
 // DeleteExpired deletes, in one transaction, at most limit tokens, at most
-// limit codes and at most limit sessions whose expiry is at or before before,
+// limit codes, at most limit sessions and at most limit attempt buckets whose
+// expiry is at or before before,
 // by primary key through the expires_at indexes, and returns how many it
 // deleted. The batch skips rows that another transaction has locked (an
 // exchange of an expired refresh token, another janitor): the janitor never

@@ -10,10 +10,11 @@ import (
 
 // expiringTables are the tables whose rows the janitor deletes once they
 // expire; each has an index on expires_at and keeps its rowid.
-var expiringTables = []string{"tokens", "codes", "sessions"}
+var expiringTables = []string{"tokens", "codes", "sessions", "attempts"}
 
 // DeleteExpired deletes, in one transaction, at most limit tokens, at most
-// limit codes and at most limit sessions whose expiry is at or before before,
+// limit codes, at most limit sessions and at most limit attempt buckets whose
+// expiry is at or before before,
 // by rowid through the expires_at indexes, and returns how many it deleted.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit < 1 {

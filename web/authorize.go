@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oauth"
-	"github.com/gatehouse/gatehouse/ratelimit"
 )
 
 // authzParams are the authorization request parameters carried through the
@@ -235,7 +235,12 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	form := in.params
 	page := loginPage{Username: form["username"], Params: in.carried()}
 	limits := p.loginLimits(r, form["username"])
-	if wait, ok := reserve(limits); !ok {
+	wait, ok, err := reserve(r.Context(), limits)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	if !ok {
 		p.Log.WarnContext(r.Context(), "login throttled", "remote", p.Proxies.ClientIP(r))
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		page.Error = "Too many failed sign-ins. Please wait a minute and try again."
@@ -250,7 +255,9 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusUnauthorized, "login", page)
 		return
 	}
-	refund(limits)
+	if rerr := refund(r.Context(), limits); rerr != nil {
+		p.Log.WarnContext(r.Context(), "login limit refund", "err", rerr)
+	}
 	if errors.Is(err, oauth.ErrBusy) {
 		w.Header().Set("Retry-After", "1")
 		page.Error = "The server is busy. Please try again in a moment."
@@ -275,7 +282,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 }
 
 type limit struct {
-	limiter *ratelimit.FailureLimiter
+	limiter Limiter
 	key     string
 }
 
@@ -292,20 +299,23 @@ func (p *Pages) loginLimits(r *http.Request, username string) []limit {
 
 // reserve takes one attempt from every limit before the password is
 // checked, so that concurrent guesses cannot all pass.
-func reserve(ls []limit) (time.Duration, bool) {
+func reserve(ctx context.Context, ls []limit) (time.Duration, bool, error) {
 	for i, l := range ls {
-		if ok, wait := l.limiter.Reserve(l.key); !ok {
-			refund(ls[:i])
-			return wait, false
+		ok, wait, err := l.limiter.Reserve(ctx, l.key)
+		if err != nil || !ok {
+			return wait, false, errors.Join(err, refund(ctx, ls[:i]))
 		}
 	}
-	return 0, true
+	return 0, true, nil
 }
 
-func refund(ls []limit) {
+// refund gives back the attempts of every limit.
+func refund(ctx context.Context, ls []limit) error {
+	var errs []error
 	for _, l := range ls {
-		l.limiter.Refund(l.key)
+		errs = append(errs, l.limiter.Refund(ctx, l.key))
 	}
+	return errors.Join(errs...)
 }
 
 type devCallbackPage struct {

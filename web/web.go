@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -24,6 +25,14 @@ var (
 	DefaultAddrLimit = ratelimit.Limit{Burst: 20, Every: 3 * time.Second}
 )
 
+// Limiter throttles failed logins. Reserve takes one attempt of key before
+// the password is checked (false, and how long to wait, when none is left);
+// Refund gives it back when the login succeeded. oauth.AttemptLimit is one.
+type Limiter interface {
+	Reserve(ctx context.Context, key string) (bool, time.Duration, error)
+	Refund(ctx context.Context, key string) error
+}
+
 // Pages serves the user-facing pages.
 type Pages struct {
 	OAuth *oauth.Server
@@ -31,10 +40,11 @@ type Pages struct {
 	// Dev serves the development redirect page at /dev/callback.
 	Dev bool
 	// PairLimit, UserLimit and AddrLimit throttle failed logins per
-	// account and address, per account, and per address.
-	PairLimit *ratelimit.FailureLimiter
-	UserLimit *ratelimit.FailureLimiter
-	AddrLimit *ratelimit.FailureLimiter
+	// account and address, per account, and per address. By default they
+	// are kept in the store, so that they hold across instances.
+	PairLimit Limiter
+	UserLimit Limiter
+	AddrLimit Limiter
 	// Proxies are the trusted reverse proxies (X-Forwarded-For).
 	Proxies ratelimit.Proxies
 
@@ -56,8 +66,8 @@ func New(srv *oauth.Server, log *slog.Logger, dev bool) (*Pages, error) {
 	}
 	p := &Pages{
 		OAuth: srv, Log: log, Dev: dev,
-		PairLimit: ratelimit.New(DefaultPairLimit, nil), UserLimit: ratelimit.New(DefaultUserLimit, nil),
-		AddrLimit: ratelimit.New(DefaultAddrLimit, nil),
+		PairLimit: srv.AttemptLimit("login-pair", DefaultPairLimit), UserLimit: srv.AttemptLimit("login-user", DefaultUserLimit),
+		AddrLimit: srv.AttemptLimit("login-addr", DefaultAddrLimit),
 		templates: t, secure: iss.Scheme == "https",
 	}
 	// DESIGN invariant 9: on https the cookie is Secure with the __Host- prefix.

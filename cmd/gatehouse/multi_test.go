@@ -191,6 +191,31 @@ func TestMultiInstancePostgres(t *testing.T) {
 		}
 	})
 
+	// O21-2.4.1-a across instances: the login limits live in the database,
+	// so wrong passwords spread over three instances count as one: the
+	// account-and-address limit (5) refuses the sixth wherever it lands.
+	t.Run("failed logins counted across instances", func(t *testing.T) {
+		password := rand.Text()
+		if code, _, errOut := runCmd(t, t.TempDir(), vars, password+"\n", "user", "create", "--username", "mallory-target", "--password-stdin"); code != 0 {
+			t.Fatalf("user create: %s", errOut)
+		}
+		var statuses []int
+		for i := range 7 {
+			in := ins[i%3]
+			p := newBrowser(t, in.url).post("/login", url.Values{"username": {"mallory-target"}, "password": {"wrong " + password}})
+			statuses = append(statuses, p.status)
+		}
+		want := []int{401, 401, 401, 401, 401, 429, 429}
+		if !slices.Equal(statuses, want) {
+			t.Fatalf("wrong passwords on A, B, C, A, …: %v, want %v", statuses, want)
+		}
+		// The limit counts failures only, and the right password is refused
+		// too while the bucket is empty.
+		if p := newBrowser(t, c.url).post("/login", url.Values{"username": {"mallory-target"}, "password": {password}}); p.status != 429 {
+			t.Errorf("the right password while throttled: %d, want 429", p.status)
+		}
+	})
+
 	t.Run("SIGKILL mid-load loses no answered token", func(t *testing.T) {
 		answered := killMidLoad(t, a, service)
 		if len(answered) < 20 {

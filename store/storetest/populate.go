@@ -14,23 +14,25 @@ import (
 // adds a table, Populate must write a row into it, or the export test that
 // checks every table has rows fails.
 type Population struct {
-	Scope       gatehouse.Scope
-	App         gatehouse.App
-	DeletedApp  gatehouse.App // deleted: its ID must never be given again
-	Credential  gatehouse.Credential
-	User        gatehouse.User
-	Grant       gatehouse.Grant
-	Revoked     gatehouse.Grant // revoked with its tokens
-	Consent     gatehouse.Consent
-	Code        gatehouse.Code
-	Access      gatehouse.Token
-	Refresh     gatehouse.Token // used: exchanged for Successor
-	Successor   gatehouse.Token
-	RevokedTok  gatehouse.Token
-	ServiceTok  gatehouse.Token // client credentials: no user, no grant
-	Session     gatehouse.Session
-	Events      []gatehouse.Event
-	Generation0 int64
+	Scope      gatehouse.Scope
+	App        gatehouse.App
+	DeletedApp gatehouse.App // deleted: its ID must never be given again
+	Credential gatehouse.Credential
+	User       gatehouse.User
+	Grant      gatehouse.Grant
+	Revoked    gatehouse.Grant // revoked with its tokens
+	Consent    gatehouse.Consent
+	Code       gatehouse.Code
+	Access     gatehouse.Token
+	Refresh    gatehouse.Token // used: exchanged for Successor
+	Successor  gatehouse.Token
+	RevokedTok gatehouse.Token
+	ServiceTok gatehouse.Token // client credentials: no user, no grant
+	Session    gatehouse.Session
+	Events     []gatehouse.Event
+	// Throttled is the key of an attempt bucket left empty until an hour
+	// after t0.
+	Throttled []byte
 }
 
 // Populate writes one record of every kind into st (fresh and migrated)
@@ -96,6 +98,14 @@ func Populate(t testing.TB, ctx context.Context, st gatehouse.Store) Population 
 	must(st.CreateToken(ctx, p.ServiceTok))
 	p.Session = gatehouse.Session{Digest: digest("session"), UserID: p.User.ID, CreatedAt: at(0), ExpiresAt: at(12 * time.Hour)}
 	must(st.CreateSession(ctx, p.Session))
+	p.Throttled = digest("throttled")
+	for range 2 {
+		taken, _, err := st.TakeAttempt(ctx, p.Throttled, at(0), 30*time.Minute, 2)
+		must(err)
+		if !taken {
+			t.Fatal("populate: an attempt was refused")
+		}
+	}
 	for _, e := range []gatehouse.Event{
 		{Kind: "grant.revoked", At: at(2 * time.Hour), AppID: p.App.ID, UserID: p.User.ID, GrantID: p.Revoked.ID, Detail: "revoked by the user"},
 		{Kind: "app.deleted", At: at(3 * time.Hour), AppID: p.DeletedApp.ID, Detail: "deleted \"from\" the command line"},
@@ -161,6 +171,12 @@ func (p Population) Check(t testing.TB, ctx context.Context, st gatehouse.Store)
 	ev, err := st.ListEvents(ctx, 10)
 	must("events", err)
 	sameList(t, "events", ev, []gatehouse.Event{p.Events[1], p.Events[0]})
+
+	taken, wait, err := st.TakeAttempt(ctx, p.Throttled, at(time.Minute), 30*time.Minute, 2)
+	must("take an attempt", err)
+	if taken || (wait-29*time.Minute).Abs() > time.Second {
+		t.Errorf("the emptied attempt bucket: taken %v, wait %v; want refused for 29m", taken, wait)
+	}
 
 	// New records get new IDs: not the deleted app's, not an event's.
 	a, err := st.CreateApp(ctx, appRecord("after-import"))

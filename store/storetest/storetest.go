@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.Store) {
 		{"Rotation", rotationCases()},
 		{"Sessions", sessionCases()},
 		{"Events", eventCases()},
+		{"Attempts", attemptCases()},
 		{"DeleteExpired", expiryCases()},
 		{"Generation", generationCases()},
 		{"Concurrency", concurrencyCases()},
