@@ -244,6 +244,29 @@ func serveHTTP(ctx context.Context, ln net.Listener, srv *oauth.Server, sc serve
 	return nil
 }
 
+// exclusive is a store that can run a function on one process at a time
+// (the PostgreSQL backend, where several instances share the database).
+type exclusive interface {
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) (bool, error)
+}
+
+// sweepOnce runs the janitor's sweep, on one instance at a time where the
+// store can tell; it reports whether this instance swept.
+func sweepOnce(ctx context.Context, srv *oauth.Server) (int, bool, error) {
+	var n int
+	sweep := func(ctx context.Context) error {
+		var err error
+		n, err = srv.Sweep(ctx, janitorBatch)
+		return err
+	}
+	ex, ok := srv.Store().(exclusive)
+	if !ok {
+		return n, true, sweep(ctx)
+	}
+	ran, err := ex.Exclusive(ctx, "janitor", sweep)
+	return n, ran, err
+}
+
 // janitorBatch bounds each delete transaction.
 const janitorBatch = 1000
 
@@ -256,7 +279,10 @@ func runJanitor(ctx context.Context, srv *oauth.Server, every time.Duration, m *
 			return
 		case <-t.C:
 		}
-		n, err := srv.Sweep(ctx, janitorBatch)
+		n, ran, err := sweepOnce(ctx, srv)
+		if !ran {
+			continue // another instance is sweeping
+		}
 		m.JanitorDeleted.Add(float64(n))
 		if err != nil && ctx.Err() == nil {
 			log.ErrorContext(ctx, "janitor", "err", err, "deleted", n)
