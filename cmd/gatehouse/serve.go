@@ -280,7 +280,7 @@ func runJanitor(ctx context.Context, srv *oauth.Server, every time.Duration, m *
 		case <-t.C:
 		}
 		n, ran, err := sweepOnce(ctx, srv)
-		if !ran {
+		if !ran && err == nil {
 			continue // another instance is sweeping
 		}
 		m.JanitorDeleted.Add(float64(n))
