@@ -9,13 +9,13 @@ import (
 )
 
 // expiringTables are the tables whose rows the janitor deletes once they
-// expire; each has an index on expires_at and keeps its rowid.
+// expire; each has the primary key digest and an index on expires_at.
 var expiringTables = []string{"tokens", "codes", "sessions", "attempts"}
 
 // DeleteExpired deletes, in one transaction, at most limit tokens, at most
 // limit codes, at most limit sessions and at most limit attempt buckets whose
 // expiry is at or before before,
-// by rowid through the expires_at indexes, and returns how many it deleted.
+// by digest through the expires_at indexes, and returns how many it deleted.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit < 1 {
 		// SQLite reads a negative LIMIT as no limit at all.
@@ -24,8 +24,8 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) 
 	var total int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, table := range expiringTables {
-			n, err := execTx(ctx, tx, `DELETE FROM `+table+` WHERE rowid IN
-				(SELECT rowid FROM `+table+` WHERE expires_at <= ? LIMIT ?)`, millis(before), limit)
+			n, err := execTx(ctx, tx, `DELETE FROM `+table+` WHERE digest IN
+				(SELECT digest FROM `+table+` WHERE expires_at <= ? LIMIT ?)`, millis(before), limit)
 			if err != nil {
 				return err
 			}

@@ -72,8 +72,18 @@ func TestMigrateFromVersion1(t *testing.T) {
 		want.Digest, string(want.Kind), want.AppID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.write.db.ExecContext(t.Context(), `INSERT INTO codes
+		(digest, app_id, redirect_uri, scopes, challenge, created_at, expires_at) VALUES (?, ?, 'https://a.example/cb', 'read', 'c', 1000, 61000)`,
+		[]byte("code"), want.AppID); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+	// Version 6 rebuilt tokens and codes: the rows came along.
+	code, err := s.ConsumeCode(t.Context(), []byte("code"), time.UnixMilli(2000))
+	if err != nil || code.RedirectURI != "https://a.example/cb" || code.Challenge != "c" {
+		t.Fatalf("code after the upgrade: %+v, %v", code, err)
 	}
 	got, err := s.GetToken(t.Context(), want.Digest)
 	if err != nil {
