@@ -66,6 +66,7 @@
 //
 // Migrations are not run by Open: call Migrate (gatehouse migrate).
 //
-// It imports the root package, pgx and the standard library only; never
+// It imports the root package, dump/ (the export format), pgx and the
+// standard library only; never
 // oauth/, httpapi/, another backend, or store/storetest outside tests.
 package postgres

@@ -6,6 +6,7 @@
 // the oauth package. The schema is hand-written SQL in numbered migrations
 // embedded in the binary (migrations/*.sql).
 //
-// It imports the root package, the driver and the standard library only;
+// It imports the root package, dump/ (the export format), the driver and
+// the standard library only;
 // never oauth/, httpapi/, another backend, or store/storetest outside tests.
 package sqlite
