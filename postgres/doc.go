@@ -67,6 +67,6 @@
 // Migrations are not run by Open: call Migrate (gatehouse migrate).
 //
 // It imports the root package, dump/ (the export format), pgx and the
-// standard library only; never
-// oauth/, httpapi/, another backend, or store/storetest outside tests.
+// standard library only; never oauth/, httpapi/, another backend, or
+// store/storetest outside tests.
 package postgres

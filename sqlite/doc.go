@@ -7,6 +7,6 @@
 // embedded in the binary (migrations/*.sql).
 //
 // It imports the root package, dump/ (the export format), the driver and
-// the standard library only;
-// never oauth/, httpapi/, another backend, or store/storetest outside tests.
+// the standard library only; never oauth/, httpapi/, another backend, or
+// store/storetest outside tests.
 package sqlite
