@@ -15,6 +15,9 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrAlreadyUsed: a single-use record was consumed before.
 	ErrAlreadyUsed = errors.New("already used")
+	// ErrStale: the generation (see Store.Generation) is no longer the one
+	// the caller read.
+	ErrStale = errors.New("stale generation")
 )
 
 // Store persists the domain. It is dumb on purpose: it keeps records and makes
@@ -123,9 +126,19 @@ type Store interface {
 	// its grant is revoked: no token is written into a dead grant, however
 	// a revocation and the insert interleave.
 	CreateToken(ctx context.Context, t Token) error
+	// CreateTokenAt is CreateToken, provided the generation is still gen
+	// when the token is written; otherwise it stores nothing and returns
+	// ErrStale. A caller that authenticated a client from a cache valid at
+	// gen thereby issues no token to a client whose app or credential
+	// changed in between, and need not read the generation first.
+	CreateTokenAt(ctx context.Context, t Token, gen int64) error
 	// GetToken returns the token with that digest, or ErrNotFound. Revoked
 	// and expired tokens are returned too, until they are deleted.
 	GetToken(ctx context.Context, digest []byte) (Token, error)
+	// GetTokenAt is GetToken that also returns the generation, read in the
+	// same snapshot as the token; the generation is returned with
+	// ErrNotFound too.
+	GetTokenAt(ctx context.Context, digest []byte) (Token, int64, error)
 	// RevokeToken marks the token revoked at at; a token revoked before keeps
 	// its first revocation time. It returns ErrNotFound if no token has that
 	// digest.

@@ -31,6 +31,13 @@ func (s *Server) current(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("cache: %w", err)
 	}
+	s.observe(g)
+	return g, nil
+}
+
+// observe makes g, a generation just read from the store, the cache's: what
+// the cache holds is dropped if it was kept under another one.
+func (s *Server) observe(g int64) {
 	c := &s.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -40,7 +47,15 @@ func (s *Server) current(ctx context.Context) (int64, error) {
 		c.byID = make(map[int64]gatehouse.App)
 		c.creds = make(map[string]gatehouse.Credential)
 	}
-	return g, nil
+}
+
+// cachedGen returns the generation the cache was last valid at, without
+// reading the store, for a caller whose write checks it (CreateTokenAt).
+func (s *Server) cachedGen() (int64, bool) {
+	c := &s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen, c.valid
 }
 
 // keep stores an app under generation g, unless the cache moved on.

@@ -59,6 +59,15 @@ func (s *Server) AuthenticateClient(ctx context.Context, ca ClientAuth) (Client,
 	if err != nil {
 		return Client{}, fmt.Errorf("authenticate client: %w", err)
 	}
+	return s.authenticateAt(ctx, ca, g)
+}
+
+// authenticateAt is AuthenticateClient at generation g, which the caller
+// has read (or, if its write checks g, taken from the cache).
+func (s *Server) authenticateAt(ctx context.Context, ca ClientAuth, g int64) (Client, error) {
+	if ca.ClientID == "" {
+		return Client{}, authFailed("", "no client_id")
+	}
 	app, err := s.appAt(ctx, g, ca.ClientID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return Client{}, authFailed(ca.ClientID, "unknown client")

@@ -247,3 +247,55 @@ func TestAllowedOriginFollowsTheStore(t *testing.T) {
 		t.Error("a deleted app's origin is still allowed")
 	}
 }
+
+// deletingStore deletes every credential of an app right before its armed
+// token insert, as a deletion committed by another process between a
+// request's client authentication and its insert would.
+type deletingStore struct {
+	gatehouse.Store
+	appID int64
+	armed bool
+}
+
+func (d *deletingStore) deleteNow(ctx context.Context) {
+	if !d.armed {
+		return
+	}
+	d.armed = false
+	creds, _ := d.Store.ListCredentials(ctx, d.appID)
+	for _, c := range creds {
+		_ = d.Store.DeleteCredential(ctx, c.ID)
+	}
+}
+
+func (d *deletingStore) CreateToken(ctx context.Context, t gatehouse.Token) error {
+	d.deleteNow(ctx)
+	return d.Store.CreateToken(ctx, t)
+}
+
+func (d *deletingStore) CreateTokenAt(ctx context.Context, t gatehouse.Token, gen int64) error {
+	d.deleteNow(ctx)
+	return d.Store.CreateTokenAt(ctx, t, gen)
+}
+
+// Issuance is linearized with credential deletion: a credential deleted
+// after the request authenticated (here from a warm cache) but before its
+// token was written yields invalid_client and no token, not a token for a
+// deleted credential.
+func TestNoTokenForACredentialDeletedMidRequest(t *testing.T) {
+	e := newEnv(t)
+	d := &deletingStore{Store: e.store, appID: e.app.ID}
+	srv, err := oauth.NewServer(d, serverKey, oauth.Config{Issuer: "https://as.example"}, oauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := oauth.TokenRequest{Client: e.auth(), GrantType: gatehouse.GrantClientCredentials}
+	if _, err := srv.Token(t.Context(), req); err != nil { // warms the cache
+		t.Fatal(err)
+	}
+	d.armed = true
+	resp, err := srv.Token(t.Context(), req)
+	if !errors.Is(err, oauth.ErrInvalidClient) {
+		t.Fatalf("a credential deleted between authentication and insert: token %t, error %v; want invalid_client", resp.AccessToken != "", err)
+	}
+}

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -58,7 +59,48 @@ func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResponse, er
 	if handler == nil {
 		return TokenResponse{}, Errorf(CodeUnsupportedGrantType, "the grant type "+quote(req.GrantType)+" is not supported")
 	}
+	if req.GrantType == gatehouse.GrantClientCredentials {
+		return s.checkedToken(ctx, req, handler)
+	}
 	c, err := s.AuthenticateClient(ctx, req.Client)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	if !c.App.AllowsGrant(req.GrantType) {
+		return TokenResponse{}, Errorf(CodeUnauthorizedClient, "the app may not use the grant type "+req.GrantType)
+	}
+	return handler(ctx, c, req)
+}
+
+// checkedToken is Token's pipeline for a grant whose only write is
+// CreateTokenAt (client credentials), which refuses a stale generation: the
+// client may be authenticated from the cache without reading the generation
+// first. A stale generation, or any failure decided on cached data, is
+// decided again on the generation read afresh; so is a stale one then, a
+// few times.
+func (s *Server) checkedToken(ctx context.Context, req TokenRequest, handler grantHandler) (TokenResponse, error) {
+	if g, ok := s.cachedGen(); ok {
+		if resp, err := s.tokenAt(ctx, req, handler, g); err == nil {
+			return resp, nil
+		}
+	}
+	for range 3 {
+		g, err := s.current(ctx)
+		if err != nil {
+			return TokenResponse{}, fmt.Errorf("token: %w", err)
+		}
+		resp, err := s.tokenAt(ctx, req, handler, g)
+		if !errors.Is(err, gatehouse.ErrStale) {
+			return resp, err
+		}
+	}
+	return TokenResponse{}, fmt.Errorf("token: apps changed during every attempt: %w", gatehouse.ErrStale)
+}
+
+// tokenAt authenticates the client at generation g, checks the grant type
+// and runs the handler.
+func (s *Server) tokenAt(ctx context.Context, req TokenRequest, handler grantHandler, g int64) (TokenResponse, error) {
+	c, err := s.authenticateAt(ctx, req.Client, g)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -83,9 +125,10 @@ func (s *Server) clientCredentials(ctx context.Context, c Client, req TokenReque
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	at, t, err := s.mintAccess(ctx, c.App.ID, 0, 0, scopes)
-	if err != nil {
-		return TokenResponse{}, err
+	// Stored only if the app and its credentials are as authenticated.
+	at, t := s.newAccess(c.App.ID, 0, 0, scopes, nil)
+	if err := s.store.CreateTokenAt(ctx, t, c.gen); err != nil {
+		return TokenResponse{}, fmt.Errorf("store access token: %w", err)
 	}
 	return TokenResponse{
 		AccessToken: at,

@@ -82,6 +82,84 @@ func (s *Store) CreateToken(ctx context.Context, t gatehouse.Token) error {
 	return nil
 }
 
+// insertTokenAtSQL and insertGrantTokenAtSQL are insertTokenSQL and
+// insertGrantTokenSQL, provided the generation is $12. The generation is
+// read in the statement's snapshot (READ COMMITTED): a change committed
+// before the insert began is seen.
+const insertTokenAtSQL = `INSERT INTO tokens (` + tokenColumns + `)
+	SELECT $1::bytea, $2::text, $3::bigint, $4::bigint, $5::bigint, $6::text, $7::bigint, $8::bigint, $9::bigint,
+		$10::bytea, $11::bigint
+	WHERE (SELECT value FROM generation) = $12::bigint`
+
+const insertGrantTokenAtSQL = `INSERT INTO tokens (` + tokenColumns + `)
+	SELECT $1::bytea, $2::text, $3::bigint, $4::bigint, g.id, $6::text, $7::bigint, $8::bigint, $9::bigint,
+		$10::bytea, $11::bigint
+	FROM grants g WHERE g.id = $5::bigint AND g.revoked_at IS NULL
+		AND (SELECT value FROM generation) = $12::bigint
+	FOR SHARE OF g`
+
+// CreateTokenAt stores a token if the generation is still gen; see
+// gatehouse.Store.
+func (s *Store) CreateTokenAt(ctx context.Context, t gatehouse.Token, gen int64) error {
+	args := []any{t.Digest, string(t.Kind), t.AppID, nullID(t.UserID), nullID(t.GrantID), joinScopes(t.Scopes),
+		millis(t.IssuedAt), millis(t.ExpiresAt), millis(t.RevokedAt), nullBytes(t.Parent), millis(t.UsedAt), gen}
+	query := insertTokenAtSQL
+	if t.GrantID != 0 {
+		query = insertGrantTokenAtSQL
+	}
+	var n int64
+	err := retry(ctx, func() error {
+		tag, err := s.pool.Exec(ctx, query, args...)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: create token: %w", mapErr(err))
+	}
+	if n == 1 {
+		return nil
+	}
+	// Nothing was inserted: a dead grant, or a newer generation. The
+	// generation only grows, so if it is gen now, it was gen then.
+	now, err := s.Generation(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("postgres: create token: %w", err)
+	case now != gen:
+		return fmt.Errorf("postgres: create token: %w", gatehouse.ErrStale)
+	}
+	return fmt.Errorf("postgres: create token: %w", errDeadGrant)
+}
+
+// GetTokenAt returns the token with that digest and the generation, read
+// by one statement (one snapshot); see gatehouse.Store.
+func (s *Store) GetTokenAt(ctx context.Context, digest []byte) (gatehouse.Token, int64, error) {
+	var gen int64
+	var found bool
+	var t gatehouse.Token
+	var kind, scopes *string
+	var appID, userID, grantID, issued, expires, revoked, used *int64
+	err := s.pool.QueryRow(ctx, `SELECT g.value, t.digest IS NOT NULL, t.digest, t.kind, t.app_id, t.user_id, t.grant_id,
+		t.scopes, t.issued_at, t.expires_at, t.revoked_at, t.parent, t.used_at
+		FROM generation g LEFT JOIN tokens t ON t.digest = $1`, digest).Scan(&gen, &found, &t.Digest, &kind, &appID,
+		&userID, &grantID, &scopes, &issued, &expires, &revoked, &t.Parent, &used)
+	if err != nil {
+		return gatehouse.Token{}, 0, fmt.Errorf("postgres: get token: %w", mapErr(err))
+	}
+	if !found {
+		return gatehouse.Token{}, gen, fmt.Errorf("postgres: get token: %w", gatehouse.ErrNotFound)
+	}
+	if kind != nil {
+		t.Kind = gatehouse.TokenKind(*kind)
+	}
+	if scopes != nil {
+		t.Scopes = splitScopes(*scopes)
+	}
+	t.AppID, t.UserID, t.GrantID = idOf(appID), idOf(userID), idOf(grantID)
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = timeOf(issued), timeOf(expires), timeOf(revoked), timeOf(used)
+	return t, gen, nil
+}
+
 // GetToken returns the token with that digest, revoked and expired ones
 // included, or gatehouse.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, digest []byte) (gatehouse.Token, error) {

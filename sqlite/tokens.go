@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -48,6 +49,74 @@ func (s *Store) CreateToken(ctx context.Context, t gatehouse.Token) error {
 		return fmt.Errorf("sqlite: create token: grant revoked: %w", gatehouse.ErrNotFound)
 	}
 	return nil
+}
+
+// insertTokenAt is insertToken, provided the generation is the one given
+// after the token's values.
+const insertTokenAt = insertToken + ` AND (SELECT value FROM generation) = ?`
+
+// CreateTokenAt stores a token if the generation is still gen; see
+// gatehouse.Store. It is one statement on the single write connection, so
+// the check and the insert see the same state.
+func (s *Store) CreateTokenAt(ctx context.Context, t gatehouse.Token, gen int64) error {
+	n, err := s.write.exec(ctx, insertTokenAt, append(tokenArgs(t), gen)...)
+	if err != nil {
+		return fmt.Errorf("sqlite: create token: %w", mapErr(err))
+	}
+	if n == 1 {
+		return nil
+	}
+	// Nothing was inserted: a revoked grant, or a newer generation. The
+	// generation only grows, so if it is gen now, it was gen then.
+	now, err := s.Generation(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("sqlite: create token: %w", err)
+	case now != gen:
+		return fmt.Errorf("sqlite: create token: %w", gatehouse.ErrStale)
+	}
+	return fmt.Errorf("sqlite: create token: grant revoked: %w", gatehouse.ErrNotFound)
+}
+
+// GetTokenAt returns the token with that digest and the generation, in one
+// statement (one read snapshot); see gatehouse.Store.
+func (s *Store) GetTokenAt(ctx context.Context, digest []byte) (gatehouse.Token, int64, error) {
+	var gen int64
+	var found sql.NullBool
+	t, err := one(ctx, s.read, func(r scanner) (gatehouse.Token, error) {
+		return scanTokenOrNull(r, &gen, &found)
+	}, `SELECT g.value, t.digest IS NOT NULL, `+prefixed("t.", tokenColumns)+` FROM generation g LEFT JOIN tokens t ON t.digest = ?`, digest)
+	if err != nil {
+		return gatehouse.Token{}, 0, fmt.Errorf("sqlite: get token: %w", err)
+	}
+	if !found.Bool {
+		return gatehouse.Token{}, gen, fmt.Errorf("sqlite: get token: %w", gatehouse.ErrNotFound)
+	}
+	return t, gen, nil
+}
+
+// scanTokenOrNull scans the generation, whether a token was found, and the
+// token's columns, which are NULL when it was not.
+func scanTokenOrNull(r scanner, gen *int64, found *sql.NullBool) (gatehouse.Token, error) {
+	var t gatehouse.Token
+	var kind sql.NullString
+	var appID, userID, grantID, issued, expires, revoked, used sql.NullInt64
+	var scopes sql.NullString
+	err := r.Scan(gen, found, &t.Digest, &kind, &appID, &userID, &grantID, &scopes, &issued, &expires, &revoked,
+		&t.Parent, &used)
+	t.Kind, t.AppID = gatehouse.TokenKind(kind.String), appID.Int64
+	t.UserID, t.GrantID, t.Scopes = userID.Int64, grantID.Int64, splitScopes(scopes.String)
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = timeOf(issued), timeOf(expires), timeOf(revoked), timeOf(used)
+	return t, err
+}
+
+// prefixed qualifies each column of a comma-separated list.
+func prefixed(p, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 // GetToken returns the token with that digest, revoked and expired ones

@@ -36,6 +36,61 @@ func generationCases() []testCase {
 			other := f.app("other")
 			f.changes("DeleteApp", true, func() { ok(t, f.st.DeleteApp(f.ctx, other.ClientID)) })
 		}},
+		{"CreateTokenAtCurrentGeneration", func(t *testing.T, f *fixture) {
+			a := f.app("web")
+			g := f.generation()
+			tok := f.newToken("t1", gatehouse.AccessToken, gatehouse.Grant{AppID: a.ID})
+			ok(t, f.st.CreateTokenAt(f.ctx, tok, g))
+			checkTokens(t, f, tok)
+			isErr(t, f.st.CreateTokenAt(f.ctx, tok, g), gatehouse.ErrAlreadyExists)
+			// In a grant, too; a revoked grant is ErrNotFound, not stale.
+			u := f.user("alice")
+			gr := f.grant(u, a)
+			inGrant := f.newToken("t2", gatehouse.RefreshToken, gr)
+			ok(t, f.st.CreateTokenAt(f.ctx, inGrant, g))
+			checkTokens(t, f, inGrant)
+			ok(t, f.st.RevokeGrant(f.ctx, gr.ID, at(time.Minute)))
+			isErr(t, f.st.CreateTokenAt(f.ctx, f.newToken("t3", gatehouse.AccessToken, gr), g), gatehouse.ErrNotFound)
+		}},
+		{"CreateTokenAtStaleGenerationStoresNothing", func(t *testing.T, f *fixture) {
+			a := f.app("web")
+			u := f.user("alice")
+			gr := f.grant(u, a)
+			g := f.generation()
+			c := f.credential("c1", a) // a credential changes: g is stale
+			for _, tok := range []gatehouse.Token{
+				f.newToken("service", gatehouse.AccessToken, gatehouse.Grant{AppID: a.ID}),
+				f.newToken("in-grant", gatehouse.AccessToken, gr),
+			} {
+				isErr(t, f.st.CreateTokenAt(f.ctx, tok, g), gatehouse.ErrStale)
+				_, err := f.st.GetToken(f.ctx, tok.Digest)
+				isErr(t, err, gatehouse.ErrNotFound)
+			}
+			ok(t, f.st.DeleteCredential(f.ctx, c.ID))
+			isErr(t, f.st.CreateTokenAt(f.ctx, f.newToken("late", gatehouse.AccessToken, gatehouse.Grant{AppID: a.ID}), g+1), gatehouse.ErrStale)
+			ok(t, f.st.CreateTokenAt(f.ctx, f.newToken("fresh", gatehouse.AccessToken, gatehouse.Grant{AppID: a.ID}), f.generation()))
+		}},
+		{"GetTokenAtReadsTheGeneration", func(t *testing.T, f *fixture) {
+			a := f.app("web")
+			tok := f.appToken("t1", a)
+			got, g, err := f.st.GetTokenAt(f.ctx, tok.Digest)
+			ok(t, err)
+			same(t, "token", got, tok)
+			if g != f.generation() {
+				t.Fatalf("GetTokenAt generation %d, Generation %d", g, f.generation())
+			}
+			f.credential("c1", a)
+			_, g2, err := f.st.GetTokenAt(f.ctx, digest("unknown"))
+			isErr(t, err, gatehouse.ErrNotFound)
+			if g2 != f.generation() || g2 == g {
+				t.Fatalf("GetTokenAt of an unknown token: generation %d, want the current %d (was %d)", g2, f.generation(), g)
+			}
+			ok(t, f.st.RevokeToken(f.ctx, tok.Digest, at(time.Minute)))
+			got, _, err = f.st.GetTokenAt(f.ctx, tok.Digest)
+			ok(t, err)
+			tok.RevokedAt = at(time.Minute)
+			same(t, "revoked token", got, tok)
+		}},
 		{"UnchangedByTraffic", func(t *testing.T, f *fixture) {
 			a := f.app("web")
 			c := f.credential("c1", a)
