@@ -29,7 +29,10 @@ const maxHashWait = 2 * time.Second
 // argon2id verification as a known one, so that timing does not tell them
 // apart.
 func (s *Server) Login(ctx context.Context, username, password string) (gatehouse.User, error) {
-	if len(password) > MaxPasswordLen || len(username) > 64 {
+	// A name no account can have is not looked up: it answers as a wrong
+	// password would, and never reaches the database (where PostgreSQL
+	// refuses a NUL byte or invalid UTF-8 with an error, not a miss).
+	if len(password) > MaxPasswordLen || !validUsername(username) {
 		return gatehouse.User{}, ErrLoginFailed
 	}
 	u, err := s.store.GetUserByUsername(ctx, username)

@@ -66,6 +66,9 @@ func (s *Server) CheckClient(ctx context.Context, p map[string]string, repeated 
 	if clientID == "" {
 		return gatehouse.App{}, "", &PageError{"The request does not say which app it is for (client_id is missing)."}
 	}
+	if !plausibleClientID(clientID) {
+		return gatehouse.App{}, "", &PageError{"The app that sent you here is not registered."}
+	}
 	app, err := s.app(ctx, clientID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return gatehouse.App{}, "", &PageError{"The app that sent you here is not registered."}

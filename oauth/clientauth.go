@@ -68,6 +68,9 @@ func (s *Server) authenticateAt(ctx context.Context, ca ClientAuth, g int64) (Cl
 	if ca.ClientID == "" {
 		return Client{}, authFailed("", "no client_id")
 	}
+	if !plausibleClientID(ca.ClientID) {
+		return Client{}, authFailed(ca.ClientID, "unknown client")
+	}
 	app, err := s.appAt(ctx, g, ca.ClientID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return Client{}, authFailed(ca.ClientID, "unknown client")
@@ -90,6 +93,22 @@ func (s *Server) authenticateAt(ctx context.Context, ca ClientAuth, g int64) (Cl
 		return Client{}, err
 	}
 	return Client{App: app, Credential: cred, gen: g}, nil
+}
+
+// plausibleClientID reports whether id could name an app: client IDs are
+// short printable ASCII (secret.NewID). Anything else is an unknown client
+// without a lookup; PostgreSQL would refuse a NUL byte or invalid UTF-8
+// with an error, not a miss.
+func plausibleClientID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for i := range len(id) {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) verifySecret(ctx context.Context, g int64, app gatehouse.App, sec string) (gatehouse.Credential, error) {

@@ -235,7 +235,12 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	form := in.params
 	page := loginPage{Username: form["username"], Params: in.carried()}
 	limits := p.loginLimits(r, form["username"])
-	wait, ok, err := reserve(r.Context(), limits)
+	// The limits' reads and writes outlive a cancelled request: a client
+	// that drops its connection must not keep attempts taken that a
+	// completed request would have given back (review M1).
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), limitTimeout)
+	defer cancel()
+	wait, ok, err := p.reserve(lctx, limits)
 	if err != nil {
 		p.serverError(w, r, err)
 		return
@@ -255,7 +260,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusUnauthorized, "login", page)
 		return
 	}
-	if rerr := refund(r.Context(), limits); rerr != nil {
+	if rerr := refund(lctx, limits); rerr != nil {
 		p.Log.WarnContext(r.Context(), "login limit refund", "err", rerr)
 	}
 	if errors.Is(err, oauth.ErrBusy) {
@@ -286,24 +291,33 @@ type limit struct {
 	key     string
 }
 
-// loginLimits are the failure limits of a login: the account from this
-// address (strict), the account from anywhere (looser, so that knowing a
-// username is not enough to lock its owner out), and the address.
+// limitTimeout bounds the limits' work for one login.
+const limitTimeout = 5 * time.Second
+
+// loginLimits are the failure limits of a login: the address, the account
+// from this address (strict), and the account from anywhere (looser, so
+// that knowing a username is not enough to lock its owner out). The address
+// comes first: a throttled address is refused before it can take attempts
+// from any account's buckets (review M1, L1).
 func (p *Pages) loginLimits(r *http.Request, username string) []limit {
 	user, addr := strings.ToLower(username), p.Proxies.ClientIP(r)
 	if len(user) > 80 {
 		user = user[:80]
 	}
-	return []limit{{p.PairLimit, user + "|" + addr}, {p.UserLimit, user}, {p.AddrLimit, addr}}
+	return []limit{{p.AddrLimit, addr}, {p.PairLimit, user + "|" + addr}, {p.UserLimit, user}}
 }
 
-// reserve takes one attempt from every limit before the password is
-// checked, so that concurrent guesses cannot all pass.
-func reserve(ctx context.Context, ls []limit) (time.Duration, bool, error) {
+// reserve takes one attempt from every limit, in order, before the
+// password is checked, so that concurrent guesses cannot all pass. When one
+// refuses (or fails), the attempts taken are given back.
+func (p *Pages) reserve(ctx context.Context, ls []limit) (time.Duration, bool, error) {
 	for i, l := range ls {
 		ok, wait, err := l.limiter.Reserve(ctx, l.key)
 		if err != nil || !ok {
-			return wait, false, errors.Join(err, refund(ctx, ls[:i]))
+			if rerr := refund(ctx, ls[:i]); rerr != nil {
+				p.Log.WarnContext(ctx, "login limit refund", "err", rerr)
+			}
+			return wait, false, err
 		}
 	}
 	return 0, true, nil

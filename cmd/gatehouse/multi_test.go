@@ -216,6 +216,37 @@ func TestMultiInstancePostgres(t *testing.T) {
 		}
 	})
 
+	// Invariant 10 on PostgreSQL, which refuses a NUL byte or invalid UTF-8
+	// in text with an error: such a client_id or username is a client or
+	// account that does not exist (4xx), never a 500 (review M2).
+	t.Run("bytes PostgreSQL refuses are 4xx, not 5xx", func(t *testing.T) {
+		for _, id := range []string{"%00", "app%FF", "a%00b"} {
+			resp, err := http.Get(a.url + "/authorize?response_type=code&client_id=" + id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("authorize with client_id=%s: %d, want 400", id, resp.StatusCode)
+			}
+			req, _ := http.NewRequest("POST", a.url+"/token", strings.NewReader("grant_type=client_credentials&client_id="+id+"&client_secret=x"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("token with client_id=%s: %d, want 401", id, resp.StatusCode)
+			}
+		}
+		for _, name := range []string{"a\x00", "b\xff"} {
+			if p := newBrowser(t, b.url).post("/login", url.Values{"username": {name}, "password": {"x"}}); p.status != http.StatusUnauthorized {
+				t.Errorf("login as %q: %d, want 401", name, p.status)
+			}
+		}
+	})
+
 	t.Run("SIGKILL mid-load loses no answered token", func(t *testing.T) {
 		answered := killMidLoad(t, a, service)
 		if len(answered) < 20 {
