@@ -74,8 +74,31 @@ type Sink interface {
 	SetSequences(ctx context.Context, seqs map[string]int64) error
 }
 
-// batch is how many rows Load hands to Insert at once.
-const batch = 1000
+// batch and batchBytes bound what Load holds before it hands rows to
+// Insert: at most batch rows, and about batchBytes of values.
+const (
+	batch      = 1000
+	batchBytes = 8 << 20
+)
+
+// maxSequence bounds an ID counter: a crafted dump must not push a counter
+// to where the next ID overflows.
+const maxSequence = 1 << 53
+
+// rowSize estimates the memory of a row's values.
+func rowSize(row []any) int {
+	n := 0
+	for _, v := range row {
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		}
+		n += 16
+	}
+	return n
+}
 
 // Load reads a dump into dst, which must be empty: every table of the
 // destination must be in the dump with the same columns, and every table of
@@ -99,6 +122,7 @@ func Load(ctx context.Context, r *Reader, dst Sink) (int64, error) {
 	var (
 		cur   *Table
 		rows  [][]any
+		size  int
 		total int64
 		seen  = map[string]bool{}
 	)
@@ -110,7 +134,7 @@ func Load(ctx context.Context, r *Reader, dst Sink) (int64, error) {
 			return fmt.Errorf("import: table %s: %w", cur.Name, err)
 		}
 		total += int64(len(rows))
-		rows = rows[:0]
+		rows, size = rows[:0], 0
 		return nil
 	}
 	for {
@@ -129,19 +153,20 @@ func Load(ctx context.Context, r *Reader, dst Sink) (int64, error) {
 			t := *rec.Table
 			w, ok := want[t.Name]
 			if !ok {
-				return total, fmt.Errorf("import: the dump has table %s, which this database does not: was it written by a newer gatehouse?", t.Name)
+				return total, fmt.Errorf("import: the dump has table %q, which this database does not: was it written by a newer gatehouse?", t.Name)
 			}
 			if seen[t.Name] {
-				return total, fmt.Errorf("import: table %s appears twice in the dump", t.Name)
+				return total, fmt.Errorf("import: table %q appears twice in the dump", t.Name)
 			}
 			if !sameSet(t.Columns, w.Columns) {
-				return total, fmt.Errorf("import: table %s has columns %v in the dump and %v here: were they written by different versions of gatehouse?", t.Name, t.Columns, w.Columns)
+				return total, fmt.Errorf("import: table %q has columns %q in the dump and %q here: were they written by different versions of gatehouse?", t.Name, t.Columns, w.Columns)
 			}
 			seen[t.Name] = true
 			cur = &t
 		case rec.Row != nil:
 			rows = append(rows, rec.Row)
-			if len(rows) >= batch {
+			size += rowSize(rec.Row)
+			if len(rows) >= batch || size >= batchBytes {
 				if err := flush(); err != nil {
 					return total, err
 				}
@@ -149,6 +174,11 @@ func Load(ctx context.Context, r *Reader, dst Sink) (int64, error) {
 		case rec.Sequences != nil:
 			if err := flush(); err != nil {
 				return total, err
+			}
+			for name, v := range rec.Sequences {
+				if v < 0 || v > maxSequence {
+					return total, fmt.Errorf("import: the ID counter of %q is %d, out of range", name, v)
+				}
 			}
 			if err := dst.SetSequences(ctx, rec.Sequences); err != nil {
 				return total, fmt.Errorf("import: sequences: %w", err)

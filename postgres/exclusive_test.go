@@ -61,3 +61,27 @@ func TestExclusiveRunsOnOneInstanceAtATime(t *testing.T) {
 		t.Fatalf("after b's error: ran %v, err %v; the lock was not released", ran, err)
 	}
 }
+
+// Two deployments in two schemas of one database sweep independently
+// (review L3).
+func TestExclusiveIsPerSchema(t *testing.T) {
+	open := func() *postgres.Store {
+		s, err := postgres.Open(t.Context(), pgtest.DSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	ran, err := a.Exclusive(t.Context(), "janitor", func(ctx context.Context) error {
+		other, err := b.Exclusive(ctx, "janitor", func(context.Context) error { return nil })
+		if err != nil || !other {
+			return errors.New("the other schema's janitor was skipped")
+		}
+		return nil
+	})
+	if err != nil || !ran {
+		t.Fatalf("ran %v, err %v", ran, err)
+	}
+}

@@ -175,6 +175,20 @@ func (t txTables) Count(ctx context.Context, table string) (int64, error) {
 }
 
 func (t txTables) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
+	// SQLite stores any value in any column (the tables are not STRICT):
+	// check each value against the column's declared type, so that a
+	// damaged or crafted dump cannot store, say, text as an expiry.
+	types, err := t.columnTypes(ctx, table)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		for i, v := range r {
+			if !fits(types[columns[i]], v) {
+				return fmt.Errorf("column %q: a %T value for a column of type %s", columns[i], v, types[columns[i]])
+			}
+		}
+	}
 	cols := make([]string, len(columns))
 	marks := make([]string, len(columns))
 	for i, c := range columns {
@@ -191,6 +205,41 @@ func (t txTables) Insert(ctx context.Context, table string, columns []string, ro
 		}
 	}
 	return nil
+}
+
+// columnTypes returns the declared type of each column of table.
+func (t txTables) columnTypes(ctx context.Context, table string) (map[string]string, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT name, upper(type) FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, typ string
+		if err := rows.Scan(&n, &typ); err != nil {
+			return nil, err
+		}
+		out[n] = typ
+	}
+	return out, rows.Err()
+}
+
+// fits reports whether a dump value may go into a column of the declared
+// type: NULL anywhere (NOT NULL is the schema's to enforce), integers into
+// INTEGER, strings into TEXT, bytes into BLOB.
+func fits(typ string, v any) bool {
+	switch v.(type) {
+	case nil:
+		return true
+	case int64:
+		return typ == "INTEGER"
+	case string:
+		return typ == "TEXT"
+	case []byte:
+		return typ == "BLOB"
+	}
+	return false
 }
 
 // SetSequences raises sqlite_sequence, which the inserts have already

@@ -191,6 +191,9 @@ func TestImportRefuses(t *testing.T) {
 		{"a table missing", without("sessions"), "lacks tables [sessions]"},
 		{"an unknown table", []byte(renamed), "evenements"},
 		{"not a dump", []byte("hello\n"), "not a gatehouse dump"},
+		{"text for an expiry", retyped(t, good, "tokens", "expires_at", "never"), "type INTEGER"},
+		{"bytes for a name", retyped(t, good, "apps", "name", []byte("x")), "type TEXT"},
+		{"an ID counter at the end of int64", []byte(strings.Replace(string(good), `{"sequences":{`, `{"sequences":{"zzz":9223372036854775807,`, 1)), "out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,3 +217,52 @@ func TestImportRefuses(t *testing.T) {
 }
 
 func slices(s []string) []string { return append([]string(nil), s...) }
+
+// retyped rewrites a dump with every value of one column replaced by v.
+func retyped(t *testing.T, b []byte, table, column string, v any) []byte {
+	t.Helper()
+	r, err := dump.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w, err := dump.NewWriter(&out, "sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := -1
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case rec.Table != nil:
+			col = -1
+			if rec.Table.Name == table {
+				for i, c := range rec.Table.Columns {
+					if c == column {
+						col = i
+					}
+				}
+			}
+			err = w.Table(*rec.Table)
+		case rec.Row != nil:
+			if col >= 0 {
+				rec.Row[col] = v
+			}
+			err = w.Row(rec.Row)
+		case rec.Sequences != nil:
+			err = w.Sequences(rec.Sequences)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}

@@ -44,10 +44,13 @@ func newExportCmd(c *common, e env) *cobra.Command {
 credentials, users, consents, grants, codes, sessions, the audit log and live
 tokens, as the digests they are stored as. 'gatehouse import' reads it into
 another database, of either backend. The export is one read transaction, a
-consistent snapshot, and the server may keep running.
+consistent snapshot: a running server is fine for a backup, but stop it
+before the export you move a deployment with, or what it does afterwards
+(a revocation, a deletion) is lost, and what it revoked is live again.
 
-A dump holds secret digests and password hashes: keep it like the database.
-The deployment that imports it must run with the same server key
+A dump holds secret digests and password hashes: keep it like the database
+(--file creates it with mode 0600; a shell redirect uses your umask). The
+deployment that imports it must run with the same server key
 (GATEHOUSE_SECRET_KEY), under which the digests were made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -140,7 +143,7 @@ Run the imported deployment with the server key of the exported one.`,
 			if c.json() {
 				return printJSON(e, map[string]any{"status": "imported", "rows": n, "source": r.Source})
 			}
-			fmt.Fprintf(e.stdout, "imported %d rows from a %s dump\n", n, r.Source)
+			fmt.Fprintf(e.stdout, "imported %d rows from a %q dump\n", n, r.Source)
 			return nil
 		},
 	}
