@@ -65,39 +65,53 @@ func (s *Server) Introspect(ctx context.Context, caller ClientAuth, token string
 // lookupAt finds a token by its string and reads the generation with it. A
 // malformed or unknown token is the zero Token (inactive) and no error.
 func (s *Server) lookupAt(ctx context.Context, token string) (gatehouse.Token, int64, error) {
-	kind, err := secret.Parse(token)
-	if err != nil || (kind != secret.AccessToken && kind != secret.RefreshToken) {
+	digest, ok := s.tokenDigest(token)
+	if !ok {
 		g, err := s.store.Generation(ctx)
 		if err != nil {
 			return gatehouse.Token{}, 0, fmt.Errorf("introspect: %w", err)
 		}
 		return gatehouse.Token{}, g, nil
 	}
-	t, g, err := s.store.GetTokenAt(ctx, s.digest.Digest(token))
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return gatehouse.Token{}, g, nil
-	}
-	if err != nil {
-		return gatehouse.Token{}, 0, fmt.Errorf("look up token: %w", err)
-	}
-	return t, g, nil
+	t, g, err := s.store.GetTokenAt(ctx, digest)
+	return found(t, err), g, lookupErr(err)
 }
 
 // lookup finds a token by its string. A malformed or unknown token is the
 // zero Token (inactive) and no error.
 func (s *Server) lookup(ctx context.Context, token string) (gatehouse.Token, error) {
+	digest, ok := s.tokenDigest(token)
+	if !ok {
+		return gatehouse.Token{}, nil
+	}
+	t, err := s.store.GetToken(ctx, digest)
+	return found(t, err), lookupErr(err)
+}
+
+// tokenDigest returns the digest of an access or refresh token, or false
+// for a string that is neither.
+func (s *Server) tokenDigest(token string) ([]byte, bool) {
 	kind, err := secret.Parse(token)
 	if err != nil || (kind != secret.AccessToken && kind != secret.RefreshToken) {
-		return gatehouse.Token{}, nil
+		return nil, false
 	}
-	t, err := s.store.GetToken(ctx, s.digest.Digest(token))
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return gatehouse.Token{}, nil
-	}
+	return s.digest.Digest(token), true
+}
+
+// found is the token a lookup returned, or the zero Token if it failed.
+func found(t gatehouse.Token, err error) gatehouse.Token {
 	if err != nil {
-		return gatehouse.Token{}, fmt.Errorf("look up token: %w", err)
+		return gatehouse.Token{}
 	}
-	return t, nil
+	return t
+}
+
+// lookupErr is a lookup's error: none for an unknown token.
+func lookupErr(err error) error {
+	if err == nil || errors.Is(err, gatehouse.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("look up token: %w", err)
 }
 
 // describe builds the introspection of an active token. gen, when set, is

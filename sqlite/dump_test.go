@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,44 +141,13 @@ func TestImportRefuses(t *testing.T) {
 	// without rewrites the dump without one table, with a trailer that
 	// counts what is left.
 	without := func(table string) []byte {
-		r, err := dump.NewReader(bytes.NewReader(good))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		w, err := dump.NewWriter(&b, "sqlite")
-		if err != nil {
-			t.Fatal(err)
-		}
 		skip := false
-		for {
-			rec, err := r.Next()
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatal(err)
+		return rewrite(t, good, func(tb *dump.Table, row []any) bool {
+			if tb != nil {
+				skip = tb.Name == table
 			}
-			switch {
-			case rec.Table != nil:
-				skip = rec.Table.Name == table
-				if !skip {
-					err = w.Table(*rec.Table)
-				}
-			case rec.Row != nil:
-				if !skip {
-					err = w.Row(rec.Row)
-				}
-			case rec.Sequences != nil:
-				err = w.Sequences(rec.Sequences)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return b.Bytes()
+			return !skip
+		})
 	}
 	renamed := strings.Replace(string(good), `{"table":"events"`, `{"table":"evenements"`, 1)
 	tests := []struct {
@@ -186,8 +156,8 @@ func TestImportRefuses(t *testing.T) {
 		want string
 	}{
 		{"truncated", join(lines[:len(lines)/2]), "truncated"},
-		{"trailer miscounts", join(append(slices(lines[:len(lines)-1]), `{"end":true,"tables":1,"rows":1}`)), "damaged"},
-		{"a row removed", join(append(slices(lines[:3]), lines[4:]...)), ""},
+		{"trailer miscounts", join(append(slices.Clone(lines[:len(lines)-1]), `{"end":true,"tables":1,"rows":1}`)), "damaged"},
+		{"a row removed", join(append(slices.Clone(lines[:3]), lines[4:]...)), ""},
 		{"a table missing", without("sessions"), "lacks tables [sessions]"},
 		{"an unknown table", []byte(renamed), "evenements"},
 		{"not a dump", []byte("hello\n"), "not a gatehouse dump"},
@@ -216,21 +186,37 @@ func TestImportRefuses(t *testing.T) {
 	})
 }
 
-func slices(s []string) []string { return append([]string(nil), s...) }
-
 // retyped rewrites a dump with every value of one column replaced by v.
 func retyped(t *testing.T, b []byte, table, column string, v any) []byte {
+	t.Helper()
+	col := -1
+	return rewrite(t, b, func(tb *dump.Table, row []any) bool {
+		if tb != nil {
+			col = -1
+			if tb.Name == table {
+				col = slices.Index(tb.Columns, column)
+			}
+		} else if col >= 0 {
+			row[col] = v
+		}
+		return true
+	})
+}
+
+// rewrite copies a dump through edit, which sees each table line (tb set)
+// and each row (which it may change) and says whether to keep it; the
+// copy's trailer counts what was kept.
+func rewrite(t *testing.T, b []byte, edit func(tb *dump.Table, row []any) bool) []byte {
 	t.Helper()
 	r, err := dump.NewReader(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	w, err := dump.NewWriter(&out, "sqlite")
+	w, err := dump.NewWriter(&out, r.Source)
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := -1
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -240,20 +226,13 @@ func retyped(t *testing.T, b []byte, table, column string, v any) []byte {
 		}
 		switch {
 		case rec.Table != nil:
-			col = -1
-			if rec.Table.Name == table {
-				for i, c := range rec.Table.Columns {
-					if c == column {
-						col = i
-					}
-				}
+			if edit(rec.Table, nil) {
+				err = w.Table(*rec.Table)
 			}
-			err = w.Table(*rec.Table)
 		case rec.Row != nil:
-			if col >= 0 {
-				rec.Row[col] = v
+			if edit(nil, rec.Row) {
+				err = w.Row(rec.Row)
 			}
-			err = w.Row(rec.Row)
 		case rec.Sequences != nil:
 			err = w.Sequences(rec.Sequences)
 		}

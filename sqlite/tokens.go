@@ -85,7 +85,7 @@ func (s *Store) GetTokenAt(ctx context.Context, digest []byte) (gatehouse.Token,
 	var found sql.NullBool
 	t, err := one(ctx, s.read, func(r scanner) (gatehouse.Token, error) {
 		return scanTokenOrNull(r, &gen, &found)
-	}, `SELECT g.value, t.digest IS NOT NULL, `+prefixed("t.", tokenColumns)+` FROM generation g LEFT JOIN tokens t ON t.digest = ?`, digest)
+	}, getTokenAt, digest)
 	if err != nil {
 		return gatehouse.Token{}, 0, fmt.Errorf("sqlite: get token: %w", err)
 	}
@@ -94,6 +94,11 @@ func (s *Store) GetTokenAt(ctx context.Context, digest []byte) (gatehouse.Token,
 	}
 	return t, gen, nil
 }
+
+// getTokenAt reads the generation and the token, if any, in one statement:
+// generation has exactly one row.
+var getTokenAt = `SELECT g.value, t.digest IS NOT NULL, ` + prefixed("t.", tokenColumns) +
+	` FROM generation g LEFT JOIN tokens t ON t.digest = ?`
 
 // scanTokenOrNull scans the generation, whether a token was found, and the
 // token's columns, which are NULL when it was not.

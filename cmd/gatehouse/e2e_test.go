@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -24,7 +26,13 @@ type createdApp struct {
 // createApp runs 'gatehouse app create' beside the running server.
 func createApp(t testing.TB, dataDir string, args ...string) createdApp {
 	t.Helper()
-	code, out, errOut := runCmd(t, dataDir, nil, "", append([]string{"app", "create", "-o", "json"}, args...)...)
+	return createAppWith(t, dataDir, nil, args...)
+}
+
+// createAppWith is createApp with environment variables (another database).
+func createAppWith(t testing.TB, dataDir string, vars map[string]string, args ...string) createdApp {
+	t.Helper()
+	code, out, errOut := runCmd(t, dataDir, vars, "", append([]string{"app", "create", "-o", "json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("app create: exit %d: %s", code, errOut)
 	}
@@ -38,24 +46,40 @@ func createApp(t testing.TB, dataDir string, args ...string) createdApp {
 // postForm sends a form with Basic authentication and returns status and body.
 func postForm(t *testing.T, endpoint, clientID, clientSecret string, form url.Values) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	status, m, err := sendForm(t.Context(), endpoint, clientID, clientSecret, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, m
+}
+
+// sendForm is postForm for a goroutine, which must not stop the test: it
+// returns the failure to send, or to read a JSON body, as an error.
+func sendForm(ctx context.Context, endpoint, clientID, clientSecret string, form url.Values) (int, map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if clientID != "" {
 		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
 	var m map[string]any
 	if len(body) > 0 {
 		if err := json.Unmarshal(body, &m); err != nil {
-			t.Fatalf("%s answered %d with a non-JSON body", endpoint, resp.StatusCode)
+			return 0, nil, fmt.Errorf("%s answered %d with a non-JSON body", endpoint, resp.StatusCode)
 		}
 	}
-	return resp.StatusCode, m
+	return resp.StatusCode, m, nil
 }
 
 // TestEndToEndClientCredentials drives the real server over HTTP with

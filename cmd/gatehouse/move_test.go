@@ -56,7 +56,7 @@ func TestMoveSQLiteToPostgres(t *testing.T) {
 	if !f.introspect(t, access) {
 		t.Error("the access token issued on SQLite is not active on PostgreSQL")
 	}
-	if who := whoami(t, f.srv.URL, access); !strings.Contains(strings.ToLower(fmtAny(who)), f.user) {
+	if who := whoami(t, f.srv.URL, access); !strings.Contains(strings.ToLower(fmt.Sprint(who)), f.user) {
 		t.Errorf("whoami with the moved token: %v", who)
 	}
 	if f.introspect(t, revoked) {
@@ -86,5 +86,3 @@ func TestMoveSQLiteToPostgres(t *testing.T) {
 		t.Errorf("apps on PostgreSQL:\n%s\nwant, as on SQLite:\n%s", after, before)
 	}
 }
-
-func fmtAny(v any) string { return fmt.Sprint(v) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,48 +59,12 @@ func startInstances(t *testing.T, n int, dsn, key string) []*instance {
 	return out
 }
 
-// clientApp is an app's credentials, as 'app create --output json' prints
-// them.
-type clientApp struct {
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
+// post sends a form with c's Basic authentication to in's path.
+func post(ctx context.Context, base, path string, c createdApp, form url.Values) (int, map[string]any, error) {
+	return sendForm(ctx, base+path, c.ClientID, c.ClientSecret, form)
 }
 
-func createClient(t *testing.T, vars map[string]string, args ...string) clientApp {
-	t.Helper()
-	code, out, errOut := runCmd(t, t.TempDir(), vars, "", append([]string{"app", "create", "--output", "json"}, args...)...)
-	if code != 0 {
-		t.Fatalf("app create: %s", errOut)
-	}
-	var a clientApp
-	if err := json.Unmarshal([]byte(out), &a); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-// post sends a form with Basic client authentication and decodes the JSON
-// answer.
-func post(ctx context.Context, base, path string, c clientApp, form url.Values) (int, map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	if resp.ContentLength != 0 {
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-	}
-	return resp.StatusCode, body, nil
-}
-
-func issue(t *testing.T, in *instance, c clientApp) string {
+func issue(t *testing.T, in *instance, c createdApp) string {
 	t.Helper()
 	code, body, err := post(t.Context(), in.url, "/token", c, url.Values{"grant_type": {"client_credentials"}})
 	if err != nil || code != http.StatusOK {
@@ -110,7 +73,7 @@ func issue(t *testing.T, in *instance, c clientApp) string {
 	return body["access_token"].(string)
 }
 
-func active(t *testing.T, in *instance, rs clientApp, token string) bool {
+func active(t *testing.T, in *instance, rs createdApp, token string) bool {
 	t.Helper()
 	code, body, err := post(t.Context(), in.url, "/introspect", rs, url.Values{"token": {token}})
 	if err != nil || code != http.StatusOK {
@@ -138,9 +101,9 @@ func TestMultiInstancePostgres(t *testing.T) {
 	if code, _, errOut := runCmd(t, t.TempDir(), vars, "", "scope", "create", "read", "--description", "Read"); code != 0 {
 		t.Fatalf("scope: %s", errOut)
 	}
-	service := createClient(t, vars, "--name", "Service", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
-	doomed := createClient(t, vars, "--name", "Doomed", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
-	rs := createClient(t, vars, "--name", "API", "--type", "confidential", "--grant", "client_credentials", "--resource-server")
+	service := createAppWith(t, t.TempDir(), vars, "--name", "Service", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
+	doomed := createAppWith(t, t.TempDir(), vars, "--name", "Doomed", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
+	rs := createAppWith(t, t.TempDir(), vars, "--name", "API", "--type", "confidential", "--grant", "client_credentials", "--resource-server")
 
 	ins := startInstances(t, 3, dsn, key)
 	a, b, c := ins[0], ins[1], ins[2]
@@ -267,7 +230,7 @@ func TestMultiInstancePostgres(t *testing.T) {
 
 // killMidLoad issues tokens on in from 8 connections and kills it with
 // SIGKILL while they run; it returns every token it answered 200 for.
-func killMidLoad(t *testing.T, in *instance, c clientApp) []string {
+func killMidLoad(t *testing.T, in *instance, c createdApp) []string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
