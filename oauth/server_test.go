@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oauth"
+	"github.com/gatehouse/gatehouse/ratelimit"
 	"github.com/gatehouse/gatehouse/secret"
 	"github.com/gatehouse/gatehouse/sqlite"
 )
@@ -297,5 +298,51 @@ func TestNoTokenForACredentialDeletedMidRequest(t *testing.T) {
 	resp, err := srv.Token(t.Context(), req)
 	if !errors.Is(err, oauth.ErrInvalidClient) {
 		t.Fatalf("a credential deleted between authentication and insert: token %t, error %v; want invalid_client", resp.AccessToken != "", err)
+	}
+}
+
+// keyStore records the bucket keys the limits hand to the store.
+type keyStore struct {
+	gatehouse.Store
+	keys [][]byte
+}
+
+func (k *keyStore) TakeAttempt(ctx context.Context, key []byte, now time.Time, every time.Duration, burst int) (bool, time.Duration, error) {
+	k.keys = append(k.keys, key)
+	return k.Store.TakeAttempt(ctx, key, now, every, burst)
+}
+
+// The login limits store no username or address: bucket keys are HMACs
+// under the server key, and the same key in two limits is two buckets.
+func TestAttemptKeysAreDigests(t *testing.T) {
+	e := newEnv(t)
+	ks := &keyStore{Store: e.store}
+	srv, err := oauth.NewServer(ks, serverKey, oauth.Config{Issuer: "https://as.example"}, oauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "alice@example.com|203.0.113.7"
+	for _, scope := range []string{"login-pair", "login-user"} {
+		if _, _, err := srv.AttemptLimit(scope, ratelimit.Limit{Burst: 1, Every: time.Minute}).Reserve(t.Context(), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(ks.keys) != 2 || bytes.Equal(ks.keys[0], ks.keys[1]) {
+		t.Fatalf("keys %x: want two distinct ones", ks.keys)
+	}
+	for _, k := range ks.keys {
+		if len(k) != 32 || bytes.Contains(k, []byte("alice")) || bytes.Contains(k, []byte("203.0.113.7")) {
+			t.Errorf("bucket key %q holds the username or address, or is not a 32-byte digest", k)
+		}
+	}
+	other, err := oauth.NewServer(ks, bytes.Repeat([]byte{8}, 32), oauth.Config{Issuer: "https://as.example"}, oauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := other.AttemptLimit("login-pair", ratelimit.Limit{Burst: 1, Every: time.Minute}).Reserve(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(ks.keys[2], ks.keys[0]) {
+		t.Error("the bucket key does not depend on the server key")
 	}
 }
