@@ -9,18 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oauth"
 	"github.com/gatehouse/gatehouse/ratelimit"
 	"github.com/gatehouse/gatehouse/secret"
 )
 
-// Default limits of failed client authentications (OAuth 2.1 §2.4.1).
+// Default limits of failed client authentications (OAuth 2.1 §2.4.1). They
+// are kept per address (an IPv6 client by its /64) and per client_id and
+// address, never per client_id alone: anyone who knows a client_id could
+// then lock its app out (DESIGN invariant 11).
 var (
-	// 10 a minute for one client_id from one address: stops a brute force
-	// without letting anyone who knows a client_id lock that client out.
+	// 10 a minute for one client_id from one address.
 	DefaultPairLimit = ratelimit.Limit{Burst: 10, Every: 6 * time.Second}
-	// 60 a minute for one client_id from anywhere: a distributed guess.
-	DefaultClientLimit = ratelimit.Limit{Burst: 60, Every: time.Second}
 	// 30 a minute from one address, whatever the client_id.
 	DefaultAddrLimit = ratelimit.Limit{Burst: 30, Every: 2 * time.Second}
 )
@@ -30,12 +31,10 @@ type API struct {
 	OAuth   *oauth.Server
 	Log     *slog.Logger
 	Metrics *Metrics
-	// PairLimit, ClientLimit and AddrLimit throttle failed client
-	// authentications per client_id and address, per client_id, and per
-	// address.
-	PairLimit   *ratelimit.FailureLimiter
-	ClientLimit *ratelimit.FailureLimiter
-	AddrLimit   *ratelimit.FailureLimiter
+	// PairLimit and AddrLimit throttle failed client authentications per
+	// client_id and address, and per address.
+	PairLimit *ratelimit.FailureLimiter
+	AddrLimit *ratelimit.FailureLimiter
 	// Proxies are the trusted reverse proxies (X-Forwarded-For).
 	Proxies ratelimit.Proxies
 }
@@ -44,20 +43,9 @@ type API struct {
 func NewAPI(srv *oauth.Server, log *slog.Logger, m *Metrics, proxies ratelimit.Proxies) *API {
 	return &API{
 		OAuth: srv, Log: log, Metrics: m, Proxies: proxies,
-		PairLimit:   ratelimit.New(DefaultPairLimit, nil),
-		ClientLimit: ratelimit.New(DefaultClientLimit, nil),
-		AddrLimit:   ratelimit.New(DefaultAddrLimit, nil),
+		PairLimit: ratelimit.New(DefaultPairLimit, nil),
+		AddrLimit: ratelimit.New(DefaultAddrLimit, nil),
 	}
-}
-
-// limitKeys are the keys of a request in the three limiters.
-func (a *API) limitKeys(r *http.Request, ca oauth.ClientAuth) (pair, client, addr string) {
-	addr = a.Proxies.ClientIP(r)
-	client = ca.ClientID
-	if len(client) > 80 {
-		client = client[:80] // bound the memory an invented client_id costs
-	}
-	return client + "|" + addr, client, addr
 }
 
 // Mount registers the endpoints on mux. Each protocol endpoint answers
@@ -115,9 +103,9 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// authRequest parses the form and the client authentication, and reserves
-// an attempt in every failure limiter of the client and the address; it
-// refuses with 429 when one is exhausted. The handler then calls settle.
+// authRequest parses the form and the client authentication, and refuses
+// with 429 an attempt from an address (or a client_id from an address) that
+// failed too often. The handler then calls settle.
 func (a *API) authRequest(w http.ResponseWriter, r *http.Request) (Form, oauth.ClientAuth, bool) {
 	f, err := ParseForm(w, r)
 	if err != nil {
@@ -130,7 +118,7 @@ func (a *API) authRequest(w http.ResponseWriter, r *http.Request) (Form, oauth.C
 		a.writeError(w, r, err)
 		return nil, oauth.ClientAuth{}, false
 	}
-	if !a.reserve(w, r, ca) {
+	if !a.allow(w, r, ca) {
 		return nil, oauth.ClientAuth{}, false
 	}
 	if err != nil {
@@ -146,34 +134,54 @@ type limit struct {
 	key     string
 }
 
+// limits are the failure limits of a request: its client_id from its
+// address, and its address. The client_id is cut short to bound the memory
+// an invented one costs.
 func (a *API) limits(r *http.Request, ca oauth.ClientAuth) []limit {
-	pair, client, addr := a.limitKeys(r, ca)
-	return []limit{{"client_address", a.PairLimit, pair}, {"client", a.ClientLimit, client}, {"address", a.AddrLimit, addr}}
+	addr := a.Proxies.Caller(r).Key
+	client := ca.ClientID
+	if len(client) > 80 {
+		client = client[:80]
+	}
+	return []limit{{"client_address", a.PairLimit, client + "|" + addr}, {"address", a.AddrLimit, addr}}
 }
 
-// reserve refuses a client or an address that failed too often (OAuth 2.1
-// §2.4.1). It does not take an attempt up front: clients legitimately send
-// many concurrent requests, and a burst of a few extra guesses at a 256-bit
-// secret is harmless. Logins, which guard passwords, reserve (web/).
-func (a *API) reserve(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
-	for _, l := range a.limits(r, ca) {
+// allow refuses an attempt from an address that failed too often (OAuth
+// 2.1 §2.4.1): while it is throttled, every attempt from it is refused,
+// right or wrong, so that a guesser cannot test its next guess for free;
+// and each refused attempt counts as a failure too, so that an address
+// that keeps trying stays throttled. Nothing is reserved up front: clients
+// legitimately send many concurrent requests, and a burst of a few extra
+// guesses at a 256-bit secret is harmless. Logins, which guard passwords,
+// reserve (web/). The limits are per address, so that failures from
+// elsewhere never refuse a client presenting valid credentials.
+func (a *API) allow(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
+	ls := a.limits(r, ca)
+	for _, l := range ls {
 		ok, wait := l.limiter.Allow(l.key)
 		if ok {
 			continue
+		}
+		for _, l := range ls {
+			l.limiter.Fail(l.key)
 		}
 		a.Metrics.RateLimited.WithLabelValues(l.name).Inc()
 		a.Log.WarnContext(r.Context(), "client authentication throttled", "key", l.name, "client_id", LoggableClientID(ca.ClientID), "remote", a.Proxies.ClientIP(r))
 		secs := int(wait/time.Second) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeJSONError(w, &oauth.Error{Code: oauth.CodeSlowDown, Status: http.StatusTooManyRequests,
-			Description: "too many failed client authentications; retry after " + strconv.Itoa(secs) + " seconds"})
+		// RFC 6749 §5.2 has no throttling code; invalid_client is what the
+		// attempt is refused as, and 429 with Retry-After says for how long
+		// (RFC 6585 §4). slow_down is the device flow's (RFC 8628 §3.5).
+		writeJSONError(w, &oauth.Error{Code: oauth.CodeInvalidClient, Status: http.StatusTooManyRequests,
+			Description: "too many failed client authentications from this address; retry after " + strconv.Itoa(secs) + " seconds"})
 		return false
 	}
 	return true
 }
 
 // settle ends an attempt: a failed client authentication counts against
-// every limit. It writes err, if any, and reports whether it did.
+// every limit, unless it was no guess at a secret (a public app that
+// presented one). It writes err, if any, and reports whether it did.
 func (a *API) settle(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth, err error) bool {
 	var af *oauth.AuthFailure
 	if !errors.As(err, &af) {
@@ -182,14 +190,30 @@ func (a *API) settle(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth
 		}
 		return err != nil
 	}
-	for _, l := range a.limits(r, ca) {
-		l.limiter.Fail(l.key)
+	if !af.NotAGuess {
+		for _, l := range a.limits(r, ca) {
+			if l.limiter.Fail(l.key) {
+				a.throttled(r, ca, l.name)
+			}
+		}
 	}
 	a.Metrics.AuthFailures.WithLabelValues(r.URL.Path).Inc()
 	a.Log.WarnContext(r.Context(), "client authentication failed", "client_id", LoggableClientID(ca.ClientID), "method", ca.Method, "reason", af.Reason, "remote", a.Proxies.ClientIP(r))
 	w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 	a.writeError(w, r, err)
 	return true
+}
+
+// throttled records, once per time a limit runs out, that an address is
+// throttled: an alert for the operator (gatehouse audit), not a line per
+// refused request.
+func (a *API) throttled(r *http.Request, ca oauth.ClientAuth, name string) {
+	what := "one address"
+	if name == "client_address" {
+		what = "client_id " + LoggableClientID(ca.ClientID) + " from one address"
+	}
+	a.OAuth.RecordEvent(r.Context(), gatehouse.Event{Kind: gatehouse.EventClientThrottled,
+		Detail: "too many failed client authentications for " + what + "; its attempts are refused until the limit refills"})
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -264,7 +288,7 @@ type errorBody struct {
 }
 
 func writeJSONError(w http.ResponseWriter, e *oauth.Error) {
-	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.Description})
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.SafeDescription()})
 }
 
 // writeJSON writes v with the headers every protocol response carries
@@ -272,7 +296,7 @@ func writeJSONError(w http.ResponseWriter, e *oauth.Error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")
-	if h.Get("Cache-Control") == "" {
+	if cc := h.Get("Cache-Control"); cc == "" || cc == "no-store" {
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
 	}

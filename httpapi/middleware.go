@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/ratelimit"
@@ -68,10 +69,18 @@ func Instrument(next http.Handler, log *slog.Logger, m *Metrics, proxies ratelim
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
-		ctx := context.WithValue(r.Context(), requestIDKey, id)
-		r = r.WithContext(ctx)
-		w.Header().Set("X-Request-Id", id)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+		// Where the request came from is decided once, here, for the logs
+		// and every limit after.
+		r = proxies.Remember(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		ctx := r.Context()
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		// A baseline for every response, whatever answers it (a 404 of the
+		// mux included): nothing is cached or leaks a Referer unless a
+		// handler says otherwise (RFC 9700 §4.2.4; O21-3.2.3-a).
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -111,4 +120,23 @@ func typeName(v any) string {
 	default:
 		return "other"
 	}
+}
+
+// WarnIgnoredForward logs, once, that a peer which is not a trusted proxy
+// sent X-Forwarded-For. Behind the TLS proxy that an https issuer implies,
+// it means that --trusted-proxy is missing: every user then shares the
+// proxy's address, and one attacker's failed logins throttle them all.
+func WarnIgnoredForward(next http.Handler, log *slog.Logger, proxies ratelimit.Proxies) http.Handler {
+	var once sync.Once
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c := proxies.Caller(r); c.IgnoredForward {
+			once.Do(func() {
+				log.WarnContext(r.Context(), "X-Forwarded-For from a peer that is not a trusted proxy was ignored: "+
+					"if this server runs behind a reverse proxy, start it with --trusted-proxy set to the proxy's address, "+
+					"or every user shares the proxy's address in rate limits and one attacker's failed sign-ins throttle everyone",
+					"peer", c.Addr)
+			})
+		}
+		next.ServeHTTP(w, r)
+	})
 }

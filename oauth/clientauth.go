@@ -37,6 +37,10 @@ type Client struct {
 type AuthFailure struct {
 	ClientID string
 	Reason   string
+	// NotAGuess marks a failure that cannot be a guess at a secret (a
+	// public app, which has none, presented one): it counts against no
+	// limit, so that nobody can throttle a public app's address by it.
+	NotAGuess bool
 }
 
 func (f *AuthFailure) Error() string { return "client authentication failed: " + f.Reason }
@@ -81,7 +85,7 @@ func (s *Server) authenticateAt(ctx context.Context, ca ClientAuth, g int64) (Cl
 	if app.Type == gatehouse.Public {
 		// DESIGN invariant 5: a public app can never authenticate with a secret.
 		if ca.Method != AuthNone {
-			return Client{}, authFailed(ca.ClientID, "public client presented a secret")
+			return Client{}, &AuthFailure{ClientID: ca.ClientID, Reason: "public client presented a secret", NotAGuess: true}
 		}
 		return Client{App: app, gen: g}, nil
 	}

@@ -129,6 +129,13 @@ func (s *Server) newRefresh(appID, userID int64, g gatehouse.Grant, scopes []str
 	}
 }
 
+// RecordEvent records an audit event at now, for a transport that saw it
+// (a throttled address); a failure to record is logged, not fatal.
+func (s *Server) RecordEvent(ctx context.Context, e gatehouse.Event) {
+	e.At = s.clock()
+	s.event(ctx, e)
+}
+
 // event records an audit event; a failure to record is logged, not fatal.
 func (s *Server) event(ctx context.Context, e gatehouse.Event) {
 	s.log.WarnContext(ctx, "security event", "kind", e.Kind, "app_id", e.AppID, "user_id", e.UserID, "grant_id", e.GrantID)

@@ -99,12 +99,16 @@ func (l *FailureLimiter) Allow(key string) (bool, time.Duration) {
 	return false, l.wait(b)
 }
 
-// Fail counts a failure of key.
-func (l *FailureLimiter) Fail(key string) {
+// Fail counts a failure of key, and reports whether it emptied the bucket:
+// key is throttled from now on (an attempt refused while throttled counts
+// too, and reports false).
+func (l *FailureLimiter) Fail(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucket(key)
+	was := b.tokens
 	b.tokens = math.Max(b.tokens-1, 0)
+	return was >= 1 && b.tokens < 1
 }
 
 // Refund returns a reservation of key: the attempt succeeded.

@@ -300,7 +300,7 @@ const limitTimeout = 5 * time.Second
 // comes first: a throttled address is refused before it can take attempts
 // from any account's buckets (review M1, L1).
 func (p *Pages) loginLimits(r *http.Request, username string) []limit {
-	user, addr := strings.ToLower(username), p.Proxies.ClientIP(r)
+	user, addr := strings.ToLower(username), p.Proxies.Caller(r).Key
 	if len(user) > 80 {
 		user = user[:80]
 	}

@@ -62,6 +62,12 @@ type rawResponse struct {
 // send makes any request and decodes a JSON body if there is one.
 func send(t *testing.T, method, target, contentType, body string, header map[string]string) rawResponse {
 	t.Helper()
+	return sendVia(t, http.DefaultClient, method, target, contentType, body, header)
+}
+
+// sendVia is send through client c (from another address, say).
+func sendVia(t *testing.T, c *http.Client, method, target, contentType, body string, header map[string]string) rawResponse {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, target, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +78,7 @@ func send(t *testing.T, method, target, contentType, body string, header map[str
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

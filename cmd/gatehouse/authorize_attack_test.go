@@ -15,7 +15,10 @@ import (
 // Attack tests for the redirect URI rules of the authorization endpoint
 // (DESIGN invariant 3), one per checklist row.
 
-const webCB = "https://client.example/cb"
+const (
+	webCB = "https://client.example/cb"
+	spaCB = "https://spa.example/cb"
+)
 
 // authParams is a complete authorization request for app with a fresh S256
 // challenge; an empty redirectURI is left out.

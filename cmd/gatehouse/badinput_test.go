@@ -107,8 +107,9 @@ func appCount(t *testing.T, dir string) int {
 	return len(apps)
 }
 
-// O21-2.4.1-a: failed client authentication is throttled per client; once
-// throttled, even the right secret waits for the window.
+// O21-2.4.1-a: failed client authentication is throttled per client_id and
+// address; once throttled, even the right secret from that address waits
+// for the window (from elsewhere it does not: TestClientLockoutByOthers).
 func TestClientAuthenticationIsRateLimited(t *testing.T) {
 	f := newFixture(t)
 	wrong := basicAuth(f.app.ClientID, f.other.ClientSecret) // another app's real secret
@@ -119,12 +120,12 @@ func TestClientAuthenticationIsRateLimited(t *testing.T) {
 			t.Fatalf("attempt %d: %d", i+1, last.status)
 		}
 	}
-	wantError(t, "11th wrong secret", last, 429, "slow_down")
+	wantError(t, "11th wrong secret", last, 429, "invalid_client")
 	if s, err := strconv.Atoi(last.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
 		t.Fatalf("Retry-After %q", last.header.Get("Retry-After"))
 	}
 	right := send(t, "POST", f.srv.URL+"/token", formCT, "grant_type=client_credentials", map[string]string{"Authorization": basicAuth(f.app.ClientID, f.app.ClientSecret)})
-	wantError(t, "right secret while throttled", right, 429, "slow_down")
+	wantError(t, "right secret while throttled, from the failing address", right, 429, "invalid_client")
 	// Another client is not locked out by this client's failures.
 	if status, body := postForm(t, f.srv.URL+"/token", f.other.ClientID, f.other.ClientSecret, url.Values{"grant_type": {"client_credentials"}}); status != 200 {
 		t.Fatalf("other client: %d %v", status, body)
@@ -133,7 +134,7 @@ func TestClientAuthenticationIsRateLimited(t *testing.T) {
 	for i := range 40 {
 		last = send(t, "POST", f.srv.URL+"/token", formCT, "grant_type=client_credentials&client_id=app_guess"+strconv.Itoa(i)+"&client_secret=x", nil)
 	}
-	wantError(t, "many client_ids from one address", last, 429, "slow_down")
+	wantError(t, "many client_ids from one address", last, 429, "invalid_client")
 }
 
 // The failure limits never throttle a client's legitimate concurrent

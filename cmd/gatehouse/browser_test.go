@@ -3,6 +3,7 @@ package main
 import (
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -17,6 +18,9 @@ type browser struct {
 	t    testing.TB
 	c    *http.Client
 	base string
+	// header is sent with every request (an X-Forwarded-For that a proxy
+	// in front of the server would add).
+	header map[string]string
 }
 
 func newBrowser(t testing.TB, base string) *browser {
@@ -24,6 +28,22 @@ func newBrowser(t testing.TB, base string) *browser {
 	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
+}
+
+// newBrowserFrom is a browser whose connections come from the loopback
+// address ip.
+func newBrowserFrom(t testing.TB, base, ip string) *browser {
+	b := newBrowser(t, base)
+	b.c.Transport = fromAddr(ip).Transport
+	return b
+}
+
+// fromAddr returns a client whose connections come from the loopback
+// address ip: on Linux every address of 127.0.0.0/8 is the loopback
+// interface, so a test can play many clients at once.
+func fromAddr(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
 }
 
 type page struct {
@@ -35,6 +55,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
+	for k, v := range b.header {
+		req.Header.Set(k, v)
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)

@@ -192,7 +192,11 @@ func newHandler(srv *oauth.Server, log *slog.Logger, dev, onMain bool, proxies r
 	if onMain {
 		mux.Handle("GET /metrics", metrics)
 	}
-	return httpapi.Instrument(mux, log, m, proxies), metrics, m, nil
+	var h http.Handler = mux
+	if strings.HasPrefix(srv.Issuer(), "https://") {
+		h = httpapi.WarnIgnoredForward(mux, log, proxies)
+	}
+	return httpapi.Instrument(h, log, m, proxies), metrics, m, nil
 }
 
 func serveHTTP(ctx context.Context, ln net.Listener, srv *oauth.Server, sc serveConfig, log *slog.Logger, e env) error {
