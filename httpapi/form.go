@@ -65,12 +65,12 @@ func safeName(k string) string {
 	if len(k) > 40 {
 		k = k[:40]
 	}
-	return `"` + strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' {
+	return "'" + strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
 			return '?'
 		}
 		return r
-	}, k) + `"`
+	}, k) + "'"
 }
 
 // ParseBasicAuth decodes an RFC 7617 Basic credential whose user and

@@ -4,7 +4,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/oauth"
@@ -20,16 +19,20 @@ func (a *API) whoami(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed("GET, POST")(w, r)
 		return
 	}
-	if tokenOutsideHeader(w, r) {
+	where := tokenElsewhere(w, r)
+	token, ok := bearerToken(r.Header)
+	// DESIGN invariant 7: in the URL or a form body, refused whatever else
+	// the request carries; in another kind of body, refused beside a header
+	// token (O21-5.1-b: one method only) and otherwise simply not accepted.
+	if where == inURLOrForm || where == inOtherBody && ok {
 		bearerError(w, &oauth.Error{Code: oauth.CodeInvalidRequest, Status: http.StatusBadRequest,
 			Description: "send the access token in the Authorization header (Bearer), never in the URL or the body"})
 		return
 	}
-	token, ok := bearerToken(r.Header)
 	if !ok {
 		// RFC 6750 §3.1: no credentials, no error code.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-		writeJSONError(w, &oauth.Error{Code: oauth.CodeInvalidRequest, Description: "an access token is required", Status: http.StatusUnauthorized})
+		writeJSONError(w, &oauth.Error{Code: oauth.CodeInvalidRequest, Description: "an access token is required in the Authorization header (Bearer)", Status: http.StatusUnauthorized})
 		return
 	}
 	info, err := a.OAuth.Bearer(r.Context(), token)
@@ -49,23 +52,81 @@ func (a *API) whoami(w http.ResponseWriter, r *http.Request) {
 	}{info.Sub, info.Username, info.ClientID, info.Scope})
 }
 
-// tokenOutsideHeader reports an access_token parameter in the URL or in a
-// form body.
-func tokenOutsideHeader(w http.ResponseWriter, r *http.Request) bool {
-	if _, ok := r.URL.Query()["access_token"]; ok {
-		return true
+// Where a request carries an access_token parameter besides the header.
+const (
+	nowhere = iota
+	inURLOrForm
+	inOtherBody
+)
+
+// tokenElsewhere looks for an access_token parameter in the URL and in the
+// body. It reads the raw bytes, not what Go's parsers make of them: they
+// drop a malformed pair ("access_token=AT;") or a whole body with one bad
+// escape, and a token could hide behind them. An unreadable or oversized
+// body could hide one too and counts as a form body.
+func tokenElsewhere(w http.ResponseWriter, r *http.Request) int {
+	if namesAccessToken(r.URL.RawQuery) {
+		return inURLOrForm
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if r.Method != http.MethodPost || mt != "application/x-www-form-urlencoded" {
-		return false
+	if r.Body == nil || r.Body == http.NoBody {
+		return nowhere
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
 	if err != nil {
-		return true // an unreadable or oversized body could hide a token: refuse it
+		return inURLOrForm
 	}
-	v, err := url.ParseQuery(string(body))
-	_, ok := v["access_token"]
-	return err == nil && ok
+	if !namesAccessToken(string(body)) {
+		return nowhere
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if r.Method == http.MethodPost && (mt == "application/x-www-form-urlencoded" || mt == "") {
+		return inURLOrForm
+	}
+	return inOtherBody
+}
+
+// namesAccessToken reports whether s mentions access_token in any case,
+// once its valid percent escapes and '+' are decoded (invalid escapes are
+// kept as they are). The endpoint takes no parameters, so nothing
+// legitimate is refused.
+func namesAccessToken(s string) bool {
+	return strings.Contains(strings.ToLower(lenientUnescape(s)), "access_token")
+}
+
+// lenientUnescape decodes the valid %XX escapes of s and '+', and keeps
+// everything else, unlike url.QueryUnescape, which gives up on the first
+// bad escape.
+func lenientUnescape(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // bearerToken extracts an RFC 6750 §2.1 credential; the scheme is

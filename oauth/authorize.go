@@ -86,6 +86,9 @@ func (s *Server) CheckClient(ctx context.Context, p map[string]string, repeated 
 		}
 		return gatehouse.App{}, "", &PageError{"The redirect URI of the request is not registered for this app."}
 	}
+	if plantsResponseParams(uri) {
+		return gatehouse.App{}, "", &PageError{"The redirect URI of this app presets response parameters, so no response can be sent to it safely."}
+	}
 	return app, uri, nil
 }
 
@@ -173,8 +176,8 @@ func VerifyPKCE(verifier, challenge string) bool {
 // with error, error_description, state and iss (RFC 9207 §2).
 func (s *Server) ErrorRedirect(redirectURI, state string, e *Error) string {
 	v := url.Values{"error": {e.Code}, "iss": {s.cfg.Issuer}}
-	if e.Description != "" {
-		v.Set("error_description", e.Description)
+	if d := e.SafeDescription(); d != "" {
+		v.Set("error_description", d)
 	}
 	if state != "" {
 		v.Set("state", state)

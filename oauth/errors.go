@@ -3,6 +3,7 @@ package oauth
 import (
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Error is an OAuth protocol error (RFC 6749 §5.2). Description is shown to
@@ -14,6 +15,22 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+// SafeDescription is Description in the characters RFC 6749 §5.2 allows
+// in error_description (%x20-21 / %x23-5B / %x5D-7E): a double quote
+// becomes an apostrophe, anything else outside the set '?'. Every writer
+// of an error uses it.
+func (e *Error) SafeDescription() string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r < 0x20 || r > 0x7e || r == '\\':
+			return '?'
+		}
+		return r
+	}, e.Description)
+}
 
 // RFC 6749 §5.2 and RFC 7009 §2.2.1 error codes.
 const (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/secret"
@@ -53,13 +54,26 @@ func (s *Server) Introspect(ctx context.Context, caller ClientAuth, token string
 	if token == "" {
 		return inactive, Errorf(CodeInvalidRequest, "token is required")
 	}
-	if !t.Active(s.clock()) {
-		return inactive, nil
-	}
-	if t.AppID != c.App.ID && !c.App.ResourceServer {
+	if !visible(t, c.App, s.clock()) {
 		return inactive, nil
 	}
 	return s.describe(ctx, t, &c.gen)
+}
+
+// visible reports whether caller may see t as active. An access token is
+// shown to the app it was issued to and to resource servers. A refresh
+// token is a credential of its client, never a bearer token: only its own
+// app sees it, so that an API that checks only "active" cannot accept one;
+// and a superseded (rotated-out) refresh token is inactive to everyone
+// (RFC 7662 §2.2, §4; INT-2.2-a; DESIGN invariant 12).
+func visible(t gatehouse.Token, caller gatehouse.App, now time.Time) bool {
+	if !t.Active(now) {
+		return false
+	}
+	if t.Kind == gatehouse.RefreshToken {
+		return t.AppID == caller.ID && t.UsedAt.IsZero()
+	}
+	return t.AppID == caller.ID || caller.ResourceServer
 }
 
 // lookupAt finds a token by its string and reads the generation with it. A
@@ -138,8 +152,10 @@ func (s *Server) describe(ctx context.Context, t gatehouse.Token, gen *int64) (I
 		Iat:      t.IssuedAt.Unix(),
 		Iss:      s.cfg.Issuer,
 	}
-	if t.Kind == gatehouse.AccessToken {
-		out.TokenType = "Bearer"
+	// RFC 7662 §2.2 token_type: what the token is, on every active answer.
+	out.TokenType = "Bearer"
+	if t.Kind == gatehouse.RefreshToken {
+		out.TokenType = "refresh_token"
 	}
 	if t.UserID != 0 {
 		u, err := s.store.GetUser(ctx, t.UserID)

@@ -27,6 +27,9 @@ func ValidateRedirectURI(raw string) error {
 	if u.User != nil {
 		return fmt.Errorf("redirect URI %s must not carry user info", quote(raw))
 	}
+	if err := checkRegisteredQuery(raw, u); err != nil {
+		return err
+	}
 	switch u.Scheme {
 	case "https":
 		if u.Host == "" {
@@ -42,6 +45,38 @@ func ValidateRedirectURI(raw string) error {
 		}
 	}
 	return nil
+}
+
+// responseParams are the parameters an authorization response sets. A
+// registered query that pre-sets one would be read by the client before
+// ours: a planted code, state or iss defeats the state and RFC 9207 checks.
+var responseParams = []string{"code", "state", "iss", "error", "error_description", "error_uri"}
+
+// checkRegisteredQuery refuses a redirect URI whose query is not a valid
+// form or names a response parameter; other query parameters are kept
+// (OAuth 2.1 §2.3).
+func checkRegisteredQuery(raw string, u *url.URL) error {
+	if u.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return fmt.Errorf("redirect URI %s: the query is not a valid form (name=value pairs joined by &)", quote(raw))
+	}
+	for _, k := range responseParams {
+		if _, ok := q[k]; ok {
+			return fmt.Errorf("redirect URI %s: the query must not set %s, a parameter of the authorization response", quote(raw), k)
+		}
+	}
+	return nil
+}
+
+// plantsResponseParams reports whether a registered redirect URI's query
+// sets a response parameter (an app registered before registration refused
+// it).
+func plantsResponseParams(uri string) bool {
+	u, err := url.Parse(uri)
+	return err != nil || checkRegisteredQuery(uri, u) != nil
 }
 
 // isLoopbackIP reports whether host is a loopback IP literal. The name

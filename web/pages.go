@@ -43,6 +43,16 @@ func pageHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
+// frontChannel sets the page headers before next runs, so that whatever
+// next answers (a page, a redirect, a plain error) carries them; next may
+// still relax Cache-Control for a public asset.
+func frontChannel(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w.Header())
+		next.ServeHTTP(w, r)
+	})
+}
+
 // render writes a page. It renders into a buffer first, so that a template
 // error becomes a clean 500 and never a half-written page.
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {

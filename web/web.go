@@ -86,7 +86,10 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 		p.Log.WarnContext(r.Context(), "cross-origin form post refused", "path", r.URL.Path)
 		p.errorPage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not processed.")
 	}))
-	h := func(f http.HandlerFunc) http.Handler { return cop.Handler(f) }
+	// Every response of the front channel carries the page headers, the
+	// redirects that carry a code and the error answers included: the
+	// headers are set before the handler runs (RFC 9700 §4.2.4).
+	h := func(f http.HandlerFunc) http.Handler { return frontChannel(cop.Handler(f)) }
 	mux.Handle("GET /authorize", h(p.authorize))
 	mux.Handle("POST /authorize", h(p.consent))
 	mux.Handle("GET /login", h(p.loginPage))
@@ -94,7 +97,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /logout", h(p.logout))
 	mux.Handle("GET /logged-out", h(p.loggedOut))
 	mux.Handle("GET /{$}", h(p.home))
-	mux.HandleFunc("GET /assets/style.css", p.style)
+	mux.Handle("GET /assets/style.css", frontChannel(http.HandlerFunc(p.style)))
 	if p.Dev {
 		mux.Handle("GET /dev/callback", h(p.devCallback))
 	}
