@@ -155,6 +155,9 @@ const (
 	EventRefreshRetry    = "refresh_token_retry"
 	EventLoginThrottled  = "login_throttled"
 	EventClientThrottled = "client_auth_throttled"
+	// EventIntrospectionThrottled: a caller introspected too many tokens
+	// that do not exist (a scan).
+	EventIntrospectionThrottled = "introspection_throttled"
 )
 
 // Event is an entry of the security audit log.

@@ -24,6 +24,9 @@ var (
 	DefaultPairLimit = ratelimit.Limit{Burst: 10, Every: 6 * time.Second}
 	// 30 a minute from one address, whatever the client_id.
 	DefaultAddrLimit = ratelimit.Limit{Burst: 30, Every: 2 * time.Second}
+	// 100 at once, then 10 a second, introspections of well-formed tokens
+	// that do not exist, per authenticated caller (INT-2.1-a).
+	DefaultProbeLimit = ratelimit.Limit{Burst: 100, Every: 100 * time.Millisecond}
 )
 
 // API serves the protocol endpoints.
@@ -35,6 +38,9 @@ type API struct {
 	// client_id and address, and per address.
 	PairLimit *ratelimit.FailureLimiter
 	AddrLimit *ratelimit.FailureLimiter
+	// ProbeLimit throttles an authenticated caller that introspects
+	// tokens that do not exist: a scan for tokens.
+	ProbeLimit *ratelimit.FailureLimiter
 	// Proxies are the trusted reverse proxies (X-Forwarded-For).
 	Proxies ratelimit.Proxies
 }
@@ -43,8 +49,9 @@ type API struct {
 func NewAPI(srv *oauth.Server, log *slog.Logger, m *Metrics, proxies ratelimit.Proxies) *API {
 	return &API{
 		OAuth: srv, Log: log, Metrics: m, Proxies: proxies,
-		PairLimit: ratelimit.New(DefaultPairLimit, nil),
-		AddrLimit: ratelimit.New(DefaultAddrLimit, nil),
+		PairLimit:  ratelimit.New(DefaultPairLimit, nil),
+		AddrLimit:  ratelimit.New(DefaultAddrLimit, nil),
+		ProbeLimit: ratelimit.New(DefaultProbeLimit, nil),
 	}
 }
 
@@ -88,7 +95,33 @@ func (a *API) introspect(w http.ResponseWriter, r *http.Request) {
 	if a.settle(w, r, ca, err) {
 		return
 	}
+	if resp.Probe && !a.allowProbe(w, r, ca) {
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// allowProbe counts an introspection of a token that does not exist
+// against its authenticated caller, and refuses it with 429 when the
+// caller sent too many: a scan for tokens (INT-2.1-a; RFC 7662 §4). Only
+// such answers are refused: the caller's introspections of real tokens go
+// on, so an attacker who makes an API introspect made-up tokens cannot
+// stop it from checking real ones.
+func (a *API) allowProbe(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
+	ok, wait := a.ProbeLimit.Allow(ca.ClientID)
+	if a.ProbeLimit.Fail(ca.ClientID) {
+		a.OAuth.RecordEvent(r.Context(), gatehouse.Event{Kind: gatehouse.EventIntrospectionThrottled,
+			Detail: "client_id " + LoggableClientID(ca.ClientID) + " introspected too many tokens that do not exist; such introspections are refused until the limit refills"})
+	}
+	if ok {
+		return true
+	}
+	a.Metrics.RateLimited.WithLabelValues("introspection_probe").Inc()
+	secs := int(wait/time.Second) + 1
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeJSONError(w, &oauth.Error{Code: oauth.CodeInvalidRequest, Status: http.StatusTooManyRequests,
+		Description: "too many introspections of tokens that do not exist; retry after " + strconv.Itoa(secs) + " seconds"})
+	return false
 }
 
 func (a *API) revoke(w http.ResponseWriter, r *http.Request) {

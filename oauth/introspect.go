@@ -24,6 +24,10 @@ type Introspection struct {
 	Iat       int64  `json:"iat,omitempty"`
 	Sub       string `json:"sub,omitempty"`
 	Iss       string `json:"iss,omitempty"`
+	// Probe is set, on an inactive answer, when the token was well formed
+	// and yet no token has it: a caller that sends many is scanning for
+	// tokens (INT-2.1-a). It is for the transport's limit, not the answer.
+	Probe bool `json:"-"`
 }
 
 var inactive = Introspection{}
@@ -38,7 +42,7 @@ func (s *Server) Introspect(ctx context.Context, caller ClientAuth, token string
 	}
 	// One read gives the token and the generation that the caller is then
 	// authenticated at, from the cache if it is still valid.
-	t, g, err := s.lookupAt(ctx, token)
+	t, g, wellFormed, err := s.lookupAt(ctx, token)
 	if err != nil {
 		return inactive, err
 	}
@@ -55,7 +59,7 @@ func (s *Server) Introspect(ctx context.Context, caller ClientAuth, token string
 		return inactive, Errorf(CodeInvalidRequest, "token is required")
 	}
 	if !visible(t, c.App, s.clock()) {
-		return inactive, nil
+		return Introspection{Probe: wellFormed && t.Digest == nil}, nil
 	}
 	return s.describe(ctx, t, &c.gen)
 }
@@ -76,19 +80,20 @@ func visible(t gatehouse.Token, caller gatehouse.App, now time.Time) bool {
 	return t.AppID == caller.ID || caller.ResourceServer
 }
 
-// lookupAt finds a token by its string and reads the generation with it. A
-// malformed or unknown token is the zero Token (inactive) and no error.
-func (s *Server) lookupAt(ctx context.Context, token string) (gatehouse.Token, int64, error) {
+// lookupAt finds a token by its string and reads the generation with it,
+// and reports whether the string is shaped like a token. A malformed or
+// unknown token is the zero Token (inactive) and no error.
+func (s *Server) lookupAt(ctx context.Context, token string) (gatehouse.Token, int64, bool, error) {
 	digest, ok := s.tokenDigest(token)
 	if !ok {
 		g, err := s.store.Generation(ctx)
 		if err != nil {
-			return gatehouse.Token{}, 0, fmt.Errorf("introspect: %w", err)
+			return gatehouse.Token{}, 0, false, fmt.Errorf("introspect: %w", err)
 		}
-		return gatehouse.Token{}, g, nil
+		return gatehouse.Token{}, g, false, nil
 	}
 	t, g, err := s.store.GetTokenAt(ctx, digest)
-	return found(t, err), g, lookupErr(err)
+	return found(t, err), g, true, lookupErr(err)
 }
 
 // lookup finds a token by its string. A malformed or unknown token is the

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/secret"
 )
 
 // Attack tests for issue 9's medium and low findings, each beside the
@@ -211,4 +213,35 @@ func TestErrorDescriptionsUseTheAllowedCharacters(t *testing.T) {
 			}
 		}
 	}
+}
+
+// INT-2.1-a; RFC 7662 §4: an authenticated resource server that introspects
+// many well-formed tokens that do not exist (a scan) is throttled with 429
+// after a burst. Its introspection of a real token still answers (so an
+// attacker who makes an API introspect made-up tokens cannot stop it from
+// checking real ones), and another caller is not affected: the positive
+// controls.
+func TestINT_2_1_a_IntrospectionScanIsThrottled(t *testing.T) {
+	f := newFlowFixture(t)
+	real := f.ccToken(t)
+	f.introspectAs(t, f.cc, real) // creates f.rs
+	answered, throttled := 0, 0
+	for range 300 {
+		status, body := postForm(t, f.srv.URL+"/introspect", f.rs.ClientID, f.rs.ClientSecret, url.Values{"token": {secret.New(secret.AccessToken)}})
+		switch {
+		case status == 200 && len(body) == 1 && body["active"] == false:
+			answered++
+		case status == 429:
+			throttled++
+		default:
+			t.Fatalf("probe: %d %v", status, body)
+		}
+	}
+	if answered < 100 || answered > 150 || throttled == 0 {
+		t.Fatalf("300 probes: %d answered, %d throttled; want the burst of 100 (and a little refill) answered, the rest throttled", answered, throttled)
+	}
+	if b := f.introspectBody(t, f.rs, real); b["active"] != true {
+		t.Fatalf("a real token while throttled: %v", b)
+	}
+	wantInactive(t, "another caller's probe", f.introspectBody(t, f.web, secret.New(secret.AccessToken)))
 }
