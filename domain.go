@@ -148,9 +148,22 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
+// Device is a browser that its user signed in from successfully: the keyed
+// digest of its device cookie, which exempts it from the sign-in limits
+// that strangers exhaust.
+type Device struct {
+	Digest    []byte
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 // Event kinds recorded in the audit log.
 const (
-	EventCodeReplay      = "code_replay"
+	EventCodeReplay = "code_replay"
+	// EventCodeRefused: a code was presented by another app, or with a
+	// wrong redirect URI or verifier; it was not consumed.
+	EventCodeRefused     = "code_refused"
 	EventRefreshReuse    = "refresh_token_reuse"
 	EventRefreshRetry    = "refresh_token_retry"
 	EventLoginThrottled  = "login_throttled"

@@ -50,6 +50,11 @@ type Store interface {
 	// client_id is taken, and ErrNotFound if one of its scopes is not
 	// registered; in both cases nothing is stored.
 	CreateApp(ctx context.Context, a App) (App, error)
+	// CreateAppWithCredential stores a new app as CreateApp does and, in the
+	// same transaction, its first credential c (whose AppID it sets). It
+	// returns the app with its ID set, and the errors of CreateApp and of
+	// CreateCredential; on any error nothing is stored.
+	CreateAppWithCredential(ctx context.Context, a App, c Credential) (App, error)
 	// GetApp returns the app with the given client_id, or ErrNotFound.
 	GetApp(ctx context.Context, clientID string) (App, error)
 	// GetAppByID returns the app with the given ID, or ErrNotFound.
@@ -110,6 +115,13 @@ type Store interface {
 	// ErrNotFound.
 	DeleteConsent(ctx context.Context, userID, appID int64) error
 
+	// OpenGrant stores, in one transaction, the consent when it is not nil
+	// (as PutConsent), the grant g and the code c of the grant (whose
+	// GrantID it sets), and returns the grant with its ID set. It returns
+	// the errors of PutConsent, CreateGrant and CreateCode; on any error
+	// nothing is stored.
+	OpenGrant(ctx context.Context, g Grant, c Code, consent *Consent) (Grant, error)
+
 	// CreateCode stores an authorization code. It returns ErrAlreadyExists if
 	// the digest is taken and ErrNotFound if the app, user or grant does not
 	// exist.
@@ -120,6 +132,9 @@ type Store interface {
 	// concurrent callers succeeds. Expiry is the caller's rule, not the
 	// store's.
 	ConsumeCode(ctx context.Context, digest []byte, at time.Time) (Code, error)
+	// GetCode returns the code with that digest, used or not, or
+	// ErrNotFound.
+	GetCode(ctx context.Context, digest []byte) (Code, error)
 
 	// CreateToken stores a token. It returns ErrAlreadyExists if the digest is
 	// taken and ErrNotFound if its app (or user, or grant) does not exist or
@@ -170,12 +185,24 @@ type Store interface {
 	// DeleteSession deletes a session, or returns ErrNotFound.
 	DeleteSession(ctx context.Context, digest []byte) error
 
+	// CreateDevice stores a device (a browser its user signed in from). It
+	// returns ErrAlreadyExists if the digest is taken and ErrNotFound if the
+	// user does not exist.
+	CreateDevice(ctx context.Context, d Device) error
+	// GetDevice returns the device with that digest, or ErrNotFound.
+	// Expired devices are returned too, until they are deleted.
+	GetDevice(ctx context.Context, digest []byte) (Device, error)
+
 	// RecordEvent appends an event to the audit log and returns it with its
 	// ID set.
 	RecordEvent(ctx context.Context, e Event) (Event, error)
 	// ListEvents returns the most recently recorded events first, at most
 	// limit of them; a limit below 1 is an error.
 	ListEvents(ctx context.Context, limit int) ([]Event, error)
+	// DeleteEvents deletes at most limit events recorded before before, the
+	// oldest first, and returns how many it deleted. A limit below 1 is an
+	// error.
+	DeleteEvents(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// TakeAttempt takes one attempt from the bucket of key (a digest) at
 	// now, for a limit of burst attempts at once and one more every every
@@ -190,11 +217,13 @@ type Store interface {
 	// bucket that does not exist does nothing.
 	ReturnAttempt(ctx context.Context, key []byte, every time.Duration) error
 
-	// DeleteExpired deletes at most limit tokens, at most limit codes, at
-	// most limit sessions and at most limit attempt buckets whose expiry (for
-	// a bucket: the time it is full again) is at or before before, and
-	// returns how many records it deleted (so at most 4×limit). Callers repeat it until it returns fewer than
-	// limit, so that no single transaction grows without bound. A limit below
-	// 1 is an error.
+	// DeleteExpired deletes, in one transaction, at most limit tokens, at
+	// most limit codes, at most limit sessions, at most limit devices and at
+	// most limit attempt buckets whose expiry (for a bucket: the time it is
+	// full again) is at or before before, then the grants of the deleted
+	// tokens and codes that no token or code refers to any more, and returns
+	// how many records it deleted. Callers repeat it until it returns fewer
+	// than limit, so that no single transaction grows without bound. A limit
+	// below 1 is an error.
 	DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error)
 }

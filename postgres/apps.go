@@ -105,15 +105,36 @@ var createAppSQL = func() string {
 // not registered fails the foreign key of app_scopes (or app_default_scopes)
 // and is gatehouse.ErrNotFound.
 func (s *Store) CreateApp(ctx context.Context, a gatehouse.App) (gatehouse.App, error) {
-	args := []any{a.ClientID, a.Name, string(a.Type), flag(a.ResourceServer), millis(a.CreatedAt)}
-	for _, l := range appLists {
-		args = append(args, *l.field(&a))
-	}
-	id, err := s.insertID(ctx, createAppSQL, args...)
+	id, err := s.insertID(ctx, createAppSQL, createAppArgs(a)...)
 	if err != nil {
 		return gatehouse.App{}, fmt.Errorf("postgres: create app: %w", err)
 	}
 	a.ID = id
+	return a, nil
+}
+
+func createAppArgs(a gatehouse.App) []any {
+	args := []any{a.ClientID, a.Name, string(a.Type), flag(a.ResourceServer), millis(a.CreatedAt)}
+	for _, l := range appLists {
+		args = append(args, *l.field(&a))
+	}
+	return args
+}
+
+// CreateAppWithCredential stores an app with its lists and its first
+// credential in one transaction.
+func (s *Store) CreateAppWithCredential(ctx context.Context, a gatehouse.App, c gatehouse.Credential) (gatehouse.App, error) {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, createAppSQL, createAppArgs(a)...).Scan(&a.ID); err != nil {
+			return err
+		}
+		c.AppID = a.ID
+		_, err := tx.Exec(ctx, createCredentialSQL, credentialArgs(c)...)
+		return err
+	})
+	if err != nil {
+		return gatehouse.App{}, fmt.Errorf("postgres: create app: %w", mapErr(err))
+	}
 	return a, nil
 }
 

@@ -27,13 +27,28 @@ func scanCode(r pgx.Row) (gatehouse.Code, error) {
 // gatehouse.ErrAlreadyExists; a missing app, user or grant fails a foreign key
 // and is gatehouse.ErrNotFound.
 func (s *Store) CreateCode(ctx context.Context, c gatehouse.Code) error {
-	_, err := s.exec(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		c.Digest, c.AppID, nullID(c.UserID), nullID(c.GrantID), c.RedirectURI, joinScopes(c.Scopes),
-		c.Challenge, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.UsedAt))
+	_, err := s.exec(ctx, createCodeSQL, codeArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("postgres: create code: %w", err)
 	}
 	return nil
+}
+
+// createCodeSQL stores a code; its arguments are codeArgs.
+const createCodeSQL = `INSERT INTO codes (` + codeColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+func codeArgs(c gatehouse.Code) []any {
+	return []any{c.Digest, c.AppID, nullID(c.UserID), nullID(c.GrantID), c.RedirectURI, joinScopes(c.Scopes),
+		c.Challenge, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.UsedAt)}
+}
+
+// GetCode returns the code with that digest, or gatehouse.ErrNotFound.
+func (s *Store) GetCode(ctx context.Context, digest []byte) (gatehouse.Code, error) {
+	c, err := one(ctx, s.pool, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = $1`, digest)
+	if err != nil {
+		return gatehouse.Code{}, fmt.Errorf("postgres: get code: %w", err)
+	}
+	return c, nil
 }
 
 // consumeCodeSQL marks an unused code used and returns it.

@@ -23,15 +23,21 @@ func scanCredential(r pgx.Row) (gatehouse.Credential, error) {
 // missing app is gatehouse.ErrNotFound, a taken digest
 // gatehouse.ErrAlreadyExists.
 func (s *Store) CreateCredential(ctx context.Context, c gatehouse.Credential) (gatehouse.Credential, error) {
-	id, err := s.insertID(ctx,
-		`INSERT INTO credentials (app_id, digest, hint, created_at, expires_at, last_used_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		c.AppID, c.Digest, c.Hint, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.LastUsedAt))
+	id, err := s.insertID(ctx, createCredentialSQL, credentialArgs(c)...)
 	if err != nil {
 		return gatehouse.Credential{}, fmt.Errorf("postgres: create credential: %w", err)
 	}
 	c.ID = id
 	return c, nil
+}
+
+// createCredentialSQL stores a credential; its arguments are
+// credentialArgs.
+const createCredentialSQL = `INSERT INTO credentials (app_id, digest, hint, created_at, expires_at, last_used_at)
+	VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`
+
+func credentialArgs(c gatehouse.Credential) []any {
+	return []any{c.AppID, c.Digest, c.Hint, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.LastUsedAt)}
 }
 
 // GetCredentialByDigest returns the credential with that digest, or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/jackc/pgx/v5"
@@ -44,4 +45,18 @@ func (s *Store) ListEvents(ctx context.Context, limit int) ([]gatehouse.Event, e
 		return nil, fmt.Errorf("postgres: list events: %w", err)
 	}
 	return es, nil
+}
+
+// DeleteEvents deletes at most limit events recorded before before, the
+// oldest first, through the index on at.
+func (s *Store) DeleteEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, errors.New("postgres: delete events: limit must be positive")
+	}
+	n, err := s.exec(ctx, `DELETE FROM events WHERE id = ANY (ARRAY(
+		SELECT id FROM events WHERE at < $1 ORDER BY at LIMIT $2))`, millis(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete events: %w", err)
+	}
+	return int(n), nil
 }

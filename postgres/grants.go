@@ -23,13 +23,40 @@ func scanGrant(r pgx.Row) (gatehouse.Grant, error) {
 // CreateGrant stores a grant and returns it with its ID set. A missing user or
 // app fails a foreign key and is gatehouse.ErrNotFound.
 func (s *Store) CreateGrant(ctx context.Context, g gatehouse.Grant) (gatehouse.Grant, error) {
-	id, err := s.insertID(ctx,
-		`INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		g.UserID, g.AppID, joinScopes(g.Scopes), millis(g.CreatedAt), millis(g.RevokedAt))
+	id, err := s.insertID(ctx, createGrantSQL, grantArgs(g)...)
 	if err != nil {
 		return gatehouse.Grant{}, fmt.Errorf("postgres: create grant: %w", err)
 	}
 	g.ID = id
+	return g, nil
+}
+
+// createGrantSQL stores a grant; its arguments are grantArgs.
+const createGrantSQL = `INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`
+
+func grantArgs(g gatehouse.Grant) []any {
+	return []any{g.UserID, g.AppID, joinScopes(g.Scopes), millis(g.CreatedAt), millis(g.RevokedAt)}
+}
+
+// OpenGrant stores the consent (when not nil), the grant and its code in
+// one transaction.
+func (s *Store) OpenGrant(ctx context.Context, g gatehouse.Grant, c gatehouse.Code, consent *gatehouse.Consent) (gatehouse.Grant, error) {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if consent != nil {
+			if _, err := tx.Exec(ctx, putConsentSQL, consentArgs(*consent)...); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRow(ctx, createGrantSQL, grantArgs(g)...).Scan(&g.ID); err != nil {
+			return err
+		}
+		c.GrantID = g.ID
+		_, err := tx.Exec(ctx, createCodeSQL, codeArgs(c)...)
+		return err
+	})
+	if err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("postgres: open grant: %w", mapErr(err))
+	}
 	return g, nil
 }
 
@@ -87,13 +114,19 @@ func scanConsent(r pgx.Row) (gatehouse.Consent, error) {
 // PutConsent creates or replaces the consent of a user for an app in one
 // statement. A missing user or app is gatehouse.ErrNotFound.
 func (s *Store) PutConsent(ctx context.Context, c gatehouse.Consent) error {
-	_, err := s.exec(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (user_id, app_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`,
-		c.UserID, c.AppID, joinScopes(c.Scopes), millis(c.UpdatedAt))
+	_, err := s.exec(ctx, putConsentSQL, consentArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("postgres: put consent: %w", err)
 	}
 	return nil
+}
+
+// putConsentSQL creates or replaces a consent; its arguments are consentArgs.
+const putConsentSQL = `INSERT INTO consents (` + consentColumns + `) VALUES ($1, $2, $3, $4)
+	ON CONFLICT (user_id, app_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`
+
+func consentArgs(c gatehouse.Consent) []any {
+	return []any{c.UserID, c.AppID, joinScopes(c.Scopes), millis(c.UpdatedAt)}
 }
 
 // GetConsent returns the consent of a user for an app, or

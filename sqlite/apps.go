@@ -123,24 +123,44 @@ func (s *Store) ListApps(ctx context.Context) ([]gatehouse.App, error) {
 // that is not registered fails the foreign key of app_scopes (or
 // app_default_scopes) and is gatehouse.ErrNotFound.
 func (s *Store) CreateApp(ctx context.Context, a gatehouse.App) (gatehouse.App, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return insertApp(ctx, tx, &a) })
+	if err != nil {
+		return gatehouse.App{}, fmt.Errorf("sqlite: create app: %w", mapErr(err))
+	}
+	return a, nil
+}
+
+// CreateAppWithCredential stores an app with its lists and its first
+// credential in one transaction.
+func (s *Store) CreateAppWithCredential(ctx context.Context, a gatehouse.App, c gatehouse.Credential) (gatehouse.App, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx,
-			`INSERT INTO apps (client_id, name, type, resource_server, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			a.ClientID, a.Name, string(a.Type), a.ResourceServer, millis(a.CreatedAt)).Scan(&a.ID)
-		if err != nil {
+		if err := insertApp(ctx, tx, &a); err != nil {
 			return err
 		}
-		for _, l := range appLists {
-			if err := l.insert(ctx, tx, a.ID, *l.field(&a)); err != nil {
-				return err
-			}
-		}
-		return nil
+		c.AppID = a.ID
+		_, err := insertCredential(ctx, txQuerier{tx}, c)
+		return err
 	})
 	if err != nil {
 		return gatehouse.App{}, fmt.Errorf("sqlite: create app: %w", mapErr(err))
 	}
 	return a, nil
+}
+
+// insertApp stores a with its lists and sets its ID.
+func insertApp(ctx context.Context, tx *sql.Tx, a *gatehouse.App) error {
+	err := tx.QueryRowContext(ctx,
+		`INSERT INTO apps (client_id, name, type, resource_server, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		a.ClientID, a.Name, string(a.Type), a.ResourceServer, millis(a.CreatedAt)).Scan(&a.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range appLists {
+		if err := l.insert(ctx, tx, a.ID, *l.field(a)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insert stores the items of a list in one statement.

@@ -27,13 +27,28 @@ func scanCode(r scanner) (gatehouse.Code, error) {
 // gatehouse.ErrAlreadyExists; a missing app, user or grant fails a foreign key
 // and is gatehouse.ErrNotFound.
 func (s *Store) CreateCode(ctx context.Context, c gatehouse.Code) error {
-	_, err := s.write.exec(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.Digest, c.AppID, nullID(c.UserID), nullID(c.GrantID), c.RedirectURI, joinScopes(c.Scopes),
-		c.Challenge, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.UsedAt))
+	_, err := s.write.exec(ctx, createCodeSQL, codeArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("sqlite: create code: %w", mapErr(err))
 	}
 	return nil
+}
+
+// createCodeSQL stores a code; its arguments are codeArgs.
+const createCodeSQL = `INSERT INTO codes (` + codeColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func codeArgs(c gatehouse.Code) []any {
+	return []any{c.Digest, c.AppID, nullID(c.UserID), nullID(c.GrantID), c.RedirectURI, joinScopes(c.Scopes),
+		c.Challenge, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.UsedAt)}
+}
+
+// GetCode returns the code with that digest, or gatehouse.ErrNotFound.
+func (s *Store) GetCode(ctx context.Context, digest []byte) (gatehouse.Code, error) {
+	c, err := one(ctx, s.read, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = ?`, digest)
+	if err != nil {
+		return gatehouse.Code{}, fmt.Errorf("sqlite: get code: %w", err)
+	}
+	return c, nil
 }
 
 // consumeCodeSQL marks an unused code used and returns it.

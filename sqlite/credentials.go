@@ -23,15 +23,21 @@ func scanCredential(r scanner) (gatehouse.Credential, error) {
 // missing app is gatehouse.ErrNotFound, a taken digest
 // gatehouse.ErrAlreadyExists.
 func (s *Store) CreateCredential(ctx context.Context, c gatehouse.Credential) (gatehouse.Credential, error) {
-	id, err := one(ctx, s.write, scanID,
-		`INSERT INTO credentials (app_id, digest, hint, created_at, expires_at, last_used_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		c.AppID, c.Digest, c.Hint, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.LastUsedAt))
+	c, err := insertCredential(ctx, s.write, c)
 	if err != nil {
 		return gatehouse.Credential{}, fmt.Errorf("sqlite: create credential: %w", mapErr(err))
 	}
-	c.ID = id
 	return c, nil
+}
+
+// insertCredential stores c through q and returns it with its ID set.
+func insertCredential(ctx context.Context, q querier, c gatehouse.Credential) (gatehouse.Credential, error) {
+	id, err := one(ctx, q, scanID,
+		`INSERT INTO credentials (app_id, digest, hint, created_at, expires_at, last_used_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.AppID, c.Digest, c.Hint, millis(c.CreatedAt), millis(c.ExpiresAt), millis(c.LastUsedAt))
+	c.ID = id
+	return c, err
 }
 
 // GetCredentialByDigest returns the credential with that digest, or

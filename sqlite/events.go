@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -45,4 +46,18 @@ func (s *Store) ListEvents(ctx context.Context, limit int) ([]gatehouse.Event, e
 		return nil, fmt.Errorf("sqlite: list events: %w", err)
 	}
 	return es, nil
+}
+
+// DeleteEvents deletes at most limit events recorded before before, the
+// oldest first, through the index on at.
+func (s *Store) DeleteEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, errors.New("sqlite: delete events: limit must be positive")
+	}
+	n, err := s.write.exec(ctx, `DELETE FROM events WHERE id IN
+		(SELECT id FROM events WHERE at < ? ORDER BY at LIMIT ?)`, millis(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete events: %w", err)
+	}
+	return int(n), nil
 }

@@ -23,13 +23,42 @@ func scanGrant(r scanner) (gatehouse.Grant, error) {
 // CreateGrant stores a grant and returns it with its ID set. A missing user or
 // app fails a foreign key and is gatehouse.ErrNotFound.
 func (s *Store) CreateGrant(ctx context.Context, g gatehouse.Grant) (gatehouse.Grant, error) {
-	id, err := one(ctx, s.write, scanID,
-		`INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		g.UserID, g.AppID, joinScopes(g.Scopes), millis(g.CreatedAt), millis(g.RevokedAt))
+	g, err := insertGrant(ctx, s.write, g)
 	if err != nil {
 		return gatehouse.Grant{}, fmt.Errorf("sqlite: create grant: %w", mapErr(err))
 	}
+	return g, nil
+}
+
+// insertGrant stores g through q and returns it with its ID set.
+func insertGrant(ctx context.Context, q querier, g gatehouse.Grant) (gatehouse.Grant, error) {
+	id, err := one(ctx, q, scanID,
+		`INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		g.UserID, g.AppID, joinScopes(g.Scopes), millis(g.CreatedAt), millis(g.RevokedAt))
 	g.ID = id
+	return g, err
+}
+
+// OpenGrant stores the consent (when not nil), the grant and its code in
+// one transaction.
+func (s *Store) OpenGrant(ctx context.Context, g gatehouse.Grant, c gatehouse.Code, consent *gatehouse.Consent) (gatehouse.Grant, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if consent != nil {
+			if _, err := tx.ExecContext(ctx, putConsentSQL, consentArgs(*consent)...); err != nil {
+				return err
+			}
+		}
+		var err error
+		if g, err = insertGrant(ctx, txQuerier{tx}, g); err != nil {
+			return err
+		}
+		c.GrantID = g.ID
+		_, err = tx.ExecContext(ctx, createCodeSQL, codeArgs(c)...)
+		return err
+	})
+	if err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("sqlite: open grant: %w", mapErr(err))
+	}
 	return g, nil
 }
 
@@ -79,13 +108,19 @@ func scanConsent(r scanner) (gatehouse.Consent, error) {
 // PutConsent creates or replaces the consent of a user for an app in one
 // statement. A missing user or app is gatehouse.ErrNotFound.
 func (s *Store) PutConsent(ctx context.Context, c gatehouse.Consent) error {
-	_, err := s.write.exec(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES (?, ?, ?, ?)
-		ON CONFLICT (user_id, app_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`,
-		c.UserID, c.AppID, joinScopes(c.Scopes), millis(c.UpdatedAt))
+	_, err := s.write.exec(ctx, putConsentSQL, consentArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("sqlite: put consent: %w", mapErr(err))
 	}
 	return nil
+}
+
+// putConsentSQL creates or replaces a consent; its arguments are consentArgs.
+const putConsentSQL = `INSERT INTO consents (` + consentColumns + `) VALUES (?, ?, ?, ?)
+	ON CONFLICT (user_id, app_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`
+
+func consentArgs(c gatehouse.Consent) []any {
+	return []any{c.UserID, c.AppID, joinScopes(c.Scopes), millis(c.UpdatedAt)}
 }
 
 // GetConsent returns the consent of a user for an app, or

@@ -52,3 +52,35 @@ func (s *Store) DeleteSession(ctx context.Context, digest []byte) error {
 	}
 	return nil
 }
+
+const deviceColumns = `digest, user_id, created_at, expires_at`
+
+func scanDevice(r scanner) (gatehouse.Device, error) {
+	var d gatehouse.Device
+	var created, expires sql.NullInt64
+	err := r.Scan(&d.Digest, &d.UserID, &created, &expires)
+	d.CreatedAt, d.ExpiresAt = timeOf(created), timeOf(expires)
+	return d, err
+}
+
+// CreateDevice stores a device. A taken digest is
+// gatehouse.ErrAlreadyExists; a missing user fails a foreign key and is
+// gatehouse.ErrNotFound.
+func (s *Store) CreateDevice(ctx context.Context, d gatehouse.Device) error {
+	_, err := s.write.exec(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES (?, ?, ?, ?)`,
+		d.Digest, d.UserID, millis(d.CreatedAt), millis(d.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: create device: %w", mapErr(err))
+	}
+	return nil
+}
+
+// GetDevice returns the device with that digest, expired ones included, or
+// gatehouse.ErrNotFound.
+func (s *Store) GetDevice(ctx context.Context, digest []byte) (gatehouse.Device, error) {
+	d, err := one(ctx, s.read, scanDevice, `SELECT `+deviceColumns+` FROM devices WHERE digest = ?`, digest)
+	if err != nil {
+		return gatehouse.Device{}, fmt.Errorf("sqlite: get device: %w", err)
+	}
+	return d, nil
+}

@@ -29,6 +29,7 @@ type Population struct {
 	RevokedTok gatehouse.Token
 	ServiceTok gatehouse.Token // client credentials: no user, no grant
 	Session    gatehouse.Session
+	Device     gatehouse.Device
 	Events     []gatehouse.Event
 	// Throttled is the key of an attempt bucket left empty until an hour
 	// after t0.
@@ -98,6 +99,8 @@ func Populate(t testing.TB, ctx context.Context, st gatehouse.Store) Population 
 	must(st.CreateToken(ctx, p.ServiceTok))
 	p.Session = gatehouse.Session{Digest: digest("session"), UserID: p.User.ID, CreatedAt: at(0), ExpiresAt: at(12 * time.Hour)}
 	must(st.CreateSession(ctx, p.Session))
+	p.Device = gatehouse.Device{Digest: digest("device"), UserID: p.User.ID, CreatedAt: at(0), ExpiresAt: at(180 * 24 * time.Hour)}
+	must(st.CreateDevice(ctx, p.Device))
 	p.Throttled = digest("throttled")
 	for range 2 {
 		taken, _, err := st.TakeAttempt(ctx, p.Throttled, at(0), 30*time.Minute, 2)
@@ -168,6 +171,9 @@ func (p Population) Check(t testing.TB, ctx context.Context, st gatehouse.Store)
 	s, err := st.GetSession(ctx, p.Session.Digest)
 	must("session", err)
 	same(t, "session", s, p.Session)
+	d, err := st.GetDevice(ctx, p.Device.Digest)
+	must("device", err)
+	same(t, "device", d, p.Device)
 	ev, err := st.ListEvents(ctx, 10)
 	must("events", err)
 	sameList(t, "events", ev, []gatehouse.Event{p.Events[1], p.Events[0]})

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.Store) {
 		{"Events", eventCases()},
 		{"Attempts", attemptCases()},
 		{"DeleteExpired", expiryCases()},
+		{"Transactions", atomicCases()},
 		{"Generation", generationCases()},
 		{"Concurrency", concurrencyCases()},
 	}
