@@ -2,7 +2,8 @@
 // import': every row of every data table of a Gatehouse database, so that a
 // deployment moves between backends (SQLite to PostgreSQL) with nothing
 // re-issued — apps, credentials, users, consents, grants, codes, sessions,
-// events and live tokens, which are stored as digests and move as digests.
+// devices, events and live tokens, which are stored as digests and move as
+// digests.
 //
 // The format is JSON lines: a header, then for each table a line naming it
 // and its columns followed by one line per row, then the ID counters, then

@@ -44,7 +44,7 @@ func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, 
 	if err := s.validateApp(ctx, spec); err != nil {
 		return gatehouse.App{}, "", err
 	}
-	app, err := s.store.CreateApp(ctx, gatehouse.App{
+	app := gatehouse.App{
 		ClientID:       secret.NewID("app_"),
 		Name:           spec.Name,
 		Type:           spec.Type,
@@ -54,17 +54,21 @@ func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, 
 		Grants:         spec.Grants,
 		ResourceServer: spec.ResourceServer,
 		CreatedAt:      s.clock(),
-	})
-	if err != nil {
-		return gatehouse.App{}, "", fmt.Errorf("register app: %w", err)
 	}
 	if app.Type == gatehouse.Public {
-		return app, "", nil // DESIGN invariant 5: a public app never has a secret
+		// DESIGN invariant 5: a public app never has a secret.
+		app, err := s.store.CreateApp(ctx, app)
+		if err != nil {
+			return gatehouse.App{}, "", fmt.Errorf("register app: %w", err)
+		}
+		return app, "", nil
 	}
-	sec, _, err := s.CreateCredential(ctx, app)
+	// The app and its first credential are one transaction: no
+	// half-registered app is ever left behind (DESIGN invariant 10).
+	sec, cred := s.newCredential(0)
+	app, err := s.store.CreateAppWithCredential(ctx, app, cred)
 	if err != nil {
-		// Leave no half-registered app behind (DESIGN invariant 10).
-		return gatehouse.App{}, "", errors.Join(err, s.store.DeleteApp(ctx, app.ClientID))
+		return gatehouse.App{}, "", fmt.Errorf("register app: %w", err)
 	}
 	return app, sec, nil
 }
@@ -75,17 +79,19 @@ func (s *Server) CreateCredential(ctx context.Context, app gatehouse.App) (strin
 	if app.Type != gatehouse.Confidential {
 		return "", gatehouse.Credential{}, errors.New("a public app cannot have a secret")
 	}
-	sec := secret.New(secret.ClientSecret)
-	c, err := s.store.CreateCredential(ctx, gatehouse.Credential{
-		AppID:     app.ID,
-		Digest:    s.digest.Digest(sec),
-		Hint:      secret.Hint(sec),
-		CreatedAt: s.clock(),
-	})
+	sec, c := s.newCredential(app.ID)
+	c, err := s.store.CreateCredential(ctx, c)
 	if err != nil {
 		return "", gatehouse.Credential{}, fmt.Errorf("create credential: %w", err)
 	}
 	return sec, c, nil
+}
+
+// newCredential makes a client secret and the credential that stores its
+// digest; the caller stores it.
+func (s *Server) newCredential(appID int64) (string, gatehouse.Credential) {
+	sec := secret.New(secret.ClientSecret)
+	return sec, gatehouse.Credential{AppID: appID, Digest: s.digest.Digest(sec), Hint: secret.Hint(sec), CreatedAt: s.clock()}
 }
 
 func (s *Server) validateApp(ctx context.Context, spec AppSpec) error {

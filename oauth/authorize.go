@@ -209,22 +209,22 @@ func (s *Server) NeedsConsent(ctx context.Context, userID int64, req AuthorizeRe
 
 // Approve records the user's consent, opens a grant, issues a code bound to
 // the app, the redirect URI and the PKCE challenge, and returns the success
-// redirect with code, state and iss.
+// redirect with code, state and iss. The three are written in one
+// transaction: a failure leaves none of them (DESIGN invariant 10).
 func (s *Server) Approve(ctx context.Context, userID int64, req AuthorizeRequest) (string, error) {
 	now := s.clock()
-	if err := s.rememberConsent(ctx, userID, req, now); err != nil {
+	consent, err := s.widenedConsent(ctx, userID, req, now)
+	if err != nil {
 		return "", err
 	}
-	g, err := s.store.CreateGrant(ctx, gatehouse.Grant{UserID: userID, AppID: req.App.ID, Scopes: req.Scopes, CreatedAt: now})
-	if err != nil {
-		return "", fmt.Errorf("approve: %w", err)
-	}
 	code := secret.New(secret.Code)
-	err = s.store.CreateCode(ctx, gatehouse.Code{
-		Digest: s.digest.Digest(code), AppID: req.App.ID, UserID: userID, GrantID: g.ID,
-		RedirectURI: req.RedirectURI, Scopes: req.Scopes, Challenge: req.Challenge,
-		CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
-	})
+	_, err = s.store.OpenGrant(ctx,
+		gatehouse.Grant{UserID: userID, AppID: req.App.ID, Scopes: req.Scopes, CreatedAt: now},
+		gatehouse.Code{
+			Digest: s.digest.Digest(code), AppID: req.App.ID, UserID: userID,
+			RedirectURI: req.RedirectURI, Scopes: req.Scopes, Challenge: req.Challenge,
+			CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
+		}, consent)
 	if err != nil {
 		return "", fmt.Errorf("approve: %w", err)
 	}
@@ -235,10 +235,13 @@ func (s *Server) Approve(ctx context.Context, userID int64, req AuthorizeRequest
 	return AppendParams(req.RedirectURI, v), nil
 }
 
-func (s *Server) rememberConsent(ctx context.Context, userID int64, req AuthorizeRequest, now time.Time) error {
+// widenedConsent returns the user's consent for the app widened by the
+// request's scopes, or nil when the remembered one covers them already (no
+// write on a silent approval).
+func (s *Server) widenedConsent(ctx context.Context, userID int64, req AuthorizeRequest, now time.Time) (*gatehouse.Consent, error) {
 	c, err := s.store.GetConsent(ctx, userID, req.App.ID)
 	if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
-		return fmt.Errorf("consent: %w", err)
+		return nil, fmt.Errorf("consent: %w", err)
 	}
 	scopes := slices.Clone(c.Scopes)
 	for _, sc := range req.Scopes {
@@ -247,12 +250,9 @@ func (s *Server) rememberConsent(ctx context.Context, userID int64, req Authoriz
 		}
 	}
 	if err == nil && len(scopes) == len(c.Scopes) {
-		return nil // already remembered: no write on a silent approval
+		return nil, nil
 	}
-	if err := s.store.PutConsent(ctx, gatehouse.Consent{UserID: userID, AppID: req.App.ID, Scopes: scopes, UpdatedAt: now}); err != nil {
-		return fmt.Errorf("consent: %w", err)
-	}
-	return nil
+	return &gatehouse.Consent{UserID: userID, AppID: req.App.ID, Scopes: scopes, UpdatedAt: now}, nil
 }
 
 // Deny returns the redirect of a user's refusal (RFC 6749 §4.1.2.1).

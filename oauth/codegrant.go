@@ -31,55 +31,74 @@ func (s *Server) authorizationCode(ctx context.Context, c Client, req TokenReque
 	if k, err := secret.Parse(code); err != nil || k != secret.Code {
 		return TokenResponse{}, errBadCode
 	}
-	now := s.clock()
-	stored, err := s.store.ConsumeCode(ctx, s.digest.Digest(code), now)
+	digest := s.digest.Digest(code)
+	stored, err := s.store.GetCode(ctx, digest)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return TokenResponse{}, errBadCode
+	}
+	if err != nil {
+		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
+	}
+	// Issue 9 finding 6: whoever lacks the code's client, redirect URI or
+	// verifier is refused before the code is consumed, so that they cannot
+	// burn it for the app it belongs to.
+	if err := s.checkCode(ctx, c, stored, verifier, req.Params["redirect_uri"]); err != nil {
+		return TokenResponse{}, err
+	}
+	if !stored.UsedAt.IsZero() {
+		return TokenResponse{}, s.codeReplayed(ctx, stored)
+	}
+	if !s.clock().Before(stored.ExpiresAt) {
+		return TokenResponse{}, errBadCode
+	}
+	stored, err = s.store.ConsumeCode(ctx, digest, s.clock())
 	switch {
 	case errors.Is(err, gatehouse.ErrNotFound):
 		return TokenResponse{}, errBadCode
 	case errors.Is(err, gatehouse.ErrAlreadyUsed):
-		return TokenResponse{}, s.codeReplayed(ctx, c, stored, verifier)
+		// A concurrent redemption by the same app with the same verifier
+		// won: this one is a replay.
+		return TokenResponse{}, s.codeReplayed(ctx, stored)
 	case err != nil:
 		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
 	}
-	g, err := s.checkCode(ctx, c, stored, verifier, req.Params["redirect_uri"])
+	g, err := s.store.GetGrant(ctx, stored.GrantID)
 	if err != nil {
-		return TokenResponse{}, err
+		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
+	}
+	if !g.RevokedAt.IsZero() {
+		return TokenResponse{}, errBadCode
 	}
 	return s.issueUserTokens(ctx, c.App, g, stored.Scopes)
 }
 
-// checkCode verifies the bindings of a freshly consumed code and returns
-// its grant.
-func (s *Server) checkCode(ctx context.Context, c Client, code gatehouse.Code, verifier, redirectURI string) (gatehouse.Grant, error) {
-	// OAuth 2.1 §4.1.3: the code belongs to the app that redeems it.
-	if code.AppID != c.App.ID || !s.clock().Before(code.ExpiresAt) {
-		return gatehouse.Grant{}, errBadCode
+// checkCode verifies the bindings of a code (OAuth 2.1 §4.1.3; RFC 6749
+// §4.1.3; RFC 7636 §4.6): its app, its redirect URI when one is sent, and
+// its PKCE challenge. A refusal of a code's own app is audited as what it
+// is; another app's attempt is too, against the code's app.
+func (s *Server) checkCode(ctx context.Context, c Client, code gatehouse.Code, verifier, redirectURI string) error {
+	var why string
+	var refused *Error
+	switch {
+	case code.AppID != c.App.ID:
+		why, refused = "was presented by another app ("+quote(c.App.ClientID)+")", errBadCode
+	case redirectURI != "" && redirectURI != code.RedirectURI:
+		why, refused = "was presented with another redirect_uri", Errorf(CodeInvalidGrant, "redirect_uri does not match the authorization request")
+	case !VerifyPKCE(verifier, code.Challenge):
+		why, refused = "was presented with a code_verifier that does not match its code_challenge", Errorf(CodeInvalidGrant, "code_verifier does not match the code_challenge")
+	default:
+		return nil
 	}
-	// RFC 6749 §4.1.3: a redirect_uri sent here must be the one of the request.
-	if redirectURI != "" && redirectURI != code.RedirectURI {
-		return gatehouse.Grant{}, Errorf(CodeInvalidGrant, "redirect_uri does not match the authorization request")
-	}
-	if !VerifyPKCE(verifier, code.Challenge) {
-		return gatehouse.Grant{}, Errorf(CodeInvalidGrant, "code_verifier does not match the code_challenge")
-	}
-	g, err := s.store.GetGrant(ctx, code.GrantID)
-	if err != nil {
-		return gatehouse.Grant{}, fmt.Errorf("redeem code: %w", err)
-	}
-	if !g.RevokedAt.IsZero() {
-		return gatehouse.Grant{}, errBadCode
-	}
-	return g, nil
+	s.event(ctx, gatehouse.Event{Kind: gatehouse.EventCodeRefused, At: s.clock(), AppID: code.AppID, UserID: code.UserID, GrantID: code.GrantID,
+		Detail: "an authorization code " + why + "; it was refused and not consumed"})
+	return refused
 }
 
-// codeReplayed handles a code presented a second time. Only a replay by the
-// code's own app with the right verifier revokes the grant: anyone else could
-// otherwise revoke a user's tokens at will (OAuth 2.1 §7.5.2).
-func (s *Server) codeReplayed(ctx context.Context, c Client, code gatehouse.Code, verifier string) error {
-	if code.AppID != c.App.ID || !VerifyPKCE(verifier, code.Challenge) {
-		return errBadCode
-	}
-	// RFC 6749 §4.1.2, RFC 9700 §4.2.4: revoke what was issued from the code.
+// codeReplayed handles a code redeemed a second time by its own app with
+// the right verifier (anyone else was refused by checkCode and revokes
+// nothing: OAuth 2.1 §7.5.2): RFC 6749 §4.1.2, RFC 9700 §4.2.4 revoke what
+// was issued from it.
+func (s *Server) codeReplayed(ctx context.Context, code gatehouse.Code) error {
 	now := s.clock()
 	if err := s.store.RevokeGrant(ctx, code.GrantID, now); err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
 		return fmt.Errorf("revoke replayed code's grant: %w", err)

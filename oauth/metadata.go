@@ -60,26 +60,50 @@ func (s *Server) Metadata(ctx context.Context) (Metadata, error) {
 	}, nil
 }
 
-// Sweep deletes expired tokens and codes in batches of at most batch records,
-// so that no transaction grows without bound, and returns how many it deleted.
-// Revoked tokens are kept until they expire, so that introspection and
-// replay detection still know them.
+// SweepGrace is how long after their expiry records are deleted. The
+// janitor deletes a grant with its last code or token, so a request that
+// checked a code or refresh token just before it expired must never find
+// the grant gone under it: no request lives a minute (WriteTimeout 30 s).
+const SweepGrace = time.Minute
+
+// Sweep deletes, in batches of at most batch records so that no
+// transaction grows without bound, the records past their lifetime:
+// expired tokens, codes, sessions, devices and attempt buckets, the grants
+// that no token or code refers to any more, and audit events older than
+// the retention. It returns how many it deleted. Revoked tokens are kept
+// until they expire, so that introspection and replay detection still
+// know them.
 func (s *Server) Sweep(ctx context.Context, batch int) (int, error) {
+	now := s.clock()
+	expired, err := drain(ctx, batch, func() (int, error) {
+		return s.store.DeleteExpired(ctx, now.Add(-SweepGrace), batch)
+	})
+	if err != nil {
+		return expired, fmt.Errorf("sweep expired: %w", err)
+	}
+	events, err := drain(ctx, batch, func() (int, error) {
+		return s.store.DeleteEvents(ctx, now.Add(-s.cfg.EventRetention), batch)
+	})
+	if err != nil {
+		return expired + events, fmt.Errorf("sweep audit events: %w", err)
+	}
+	return expired + events, nil
+}
+
+// drain calls del until it deletes fewer than batch records, pausing in
+// between to let writers in, and returns the total.
+func drain(ctx context.Context, batch int, del func() (int, error)) (int, error) {
 	total := 0
-	before := s.clock()
 	for {
-		n, err := s.store.DeleteExpired(ctx, before, batch)
+		n, err := del()
 		total += n
-		if err != nil {
-			return total, fmt.Errorf("sweep expired: %w", err)
-		}
-		if n < batch {
-			return total, nil
+		if err != nil || n < batch {
+			return total, err
 		}
 		select {
 		case <-ctx.Done():
 			return total, ctx.Err()
-		case <-time.After(10 * time.Millisecond): // let writers in between batches
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

@@ -21,6 +21,11 @@ const (
 	DefaultRefreshMaxTTL  = 30 * 24 * time.Hour
 	DefaultRetryWindow    = 30 * time.Second
 	DefaultSessionTTL     = 12 * time.Hour
+	// DefaultDeviceTTL is how long a device cookie vouches for a browser
+	// its user signed in from.
+	DefaultDeviceTTL = 180 * 24 * time.Hour
+	// DefaultEventRetention is how long audit events are kept.
+	DefaultEventRetention = 90 * 24 * time.Hour
 	// touchEvery bounds how often a credential's last use is written, so that
 	// verifying a secret stays one read on the hot path.
 	touchEvery = time.Minute
@@ -43,6 +48,10 @@ type Config struct {
 	RetryWindow time.Duration
 	// SessionTTL is the lifetime of a login session.
 	SessionTTL time.Duration
+	// DeviceTTL is the lifetime of a device cookie.
+	DeviceTTL time.Duration
+	// EventRetention: the janitor deletes audit events older than this.
+	EventRetention time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -55,6 +64,8 @@ func (c *Config) setDefaults() error {
 		{&c.RefreshMaxTTL, DefaultRefreshMaxTTL},
 		{&c.RetryWindow, DefaultRetryWindow},
 		{&c.SessionTTL, DefaultSessionTTL},
+		{&c.DeviceTTL, DefaultDeviceTTL},
+		{&c.EventRetention, DefaultEventRetention},
 	} {
 		if *d.v == 0 {
 			*d.v = d.def

@@ -122,7 +122,7 @@ func TestSweepDeletesOnlyExpiredTokens(t *testing.T) {
 	for range 25 {
 		e.issue(t)
 	}
-	e.clock.add(oauth.DefaultAccessTokenTTL)
+	e.clock.add(oauth.DefaultAccessTokenTTL + oauth.SweepGrace)
 	live := e.issue(t)
 	n, err := e.srv.Sweep(t.Context(), 10)
 	if err != nil || n != 25 {

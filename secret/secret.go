@@ -22,9 +22,11 @@ const (
 	RefreshToken Kind = "gth_rt_"
 	Code         Kind = "gth_ac_"
 	Session      Kind = "gth_se_"
+	// Device is a device cookie: a browser its user signed in from.
+	Device Kind = "gth_dc_"
 )
 
-var kinds = []Kind{ClientSecret, AccessToken, RefreshToken, Code, Session}
+var kinds = []Kind{ClientSecret, AccessToken, RefreshToken, Code, Session, Device}
 
 const (
 	alphabet    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

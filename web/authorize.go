@@ -222,10 +222,10 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusOK, "login", loginPage{})
 }
 
-// login checks the credentials, throttled per account and per address with
-// the same answer for an unknown user and a wrong password, opens a fresh
-// session and answers 303 (RFC 9700 §4.12) to the authorization request it
-// came from, or to the home page. It redirects nowhere else.
+// login checks the credentials, throttled with the same answer for an
+// unknown user and a wrong password, opens a fresh session (ending the one
+// the browser had) and answers 303 (RFC 9700 §4.12) to the authorization
+// request it came from, or to the home page. It redirects nowhere else.
 func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	in, err := readForm(w, r)
 	if err != nil {
@@ -234,7 +234,12 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	}
 	form := in.params
 	page := loginPage{Username: form["username"], Params: in.carried()}
-	limits := p.loginLimits(r, form["username"])
+	device, known, err := p.knownDevice(r, form["username"])
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	limits := p.loginLimits(r, form["username"], device, known)
 	// The limits' reads and writes outlive a cancelled request: a client
 	// that drops its connection must not keep attempts taken that a
 	// completed request would have given back (review M1).
@@ -246,7 +251,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		p.Log.WarnContext(r.Context(), "login throttled", "remote", p.Proxies.ClientIP(r))
+		p.Log.WarnContext(r.Context(), "login throttled", "remote", p.Proxies.ClientIP(r), "known_device", known)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		page.Error = "Too many failed sign-ins. Please wait a minute and try again."
 		p.render(w, r, http.StatusTooManyRequests, "login", page)
@@ -255,7 +260,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	u, err := p.OAuth.Login(r.Context(), form["username"], form["password"])
 	if errors.Is(err, oauth.ErrLoginFailed) {
 		// The reservations stay taken: a failure counts.
-		p.Log.WarnContext(r.Context(), "login failed", "remote", p.Proxies.ClientIP(r))
+		p.Log.WarnContext(r.Context(), "login failed", "remote", p.Proxies.ClientIP(r), "known_device", known)
 		page.Error = "The username or password is wrong."
 		p.render(w, r, http.StatusUnauthorized, "login", page)
 		return
@@ -273,17 +278,51 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, err)
 		return
 	}
-	id, err := p.OAuth.NewSession(r.Context(), u.ID)
-	if err != nil {
+	if err := p.startSession(w, r, u, known); err != nil {
 		p.serverError(w, r, err)
 		return
 	}
-	p.setSession(w, id)
 	next := "/"
 	if len(page.Params) > 0 {
 		next = "/authorize?" + page.Params.Encode()
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// startSession ends the browser's previous session, if any, so that a
+// sign-in never leaves one behind on the server; opens a new one; and
+// remembers the browser as a device of u unless it is one already.
+func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, u gatehouse.User, knownDevice bool) error {
+	if c, err := r.Cookie(p.cookie); err == nil {
+		if err := p.OAuth.EndSession(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	id, err := p.OAuth.NewSession(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	p.setSession(w, id)
+	if knownDevice {
+		return nil
+	}
+	device, err := p.OAuth.NewDevice(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	p.setDevice(w, device)
+	return nil
+}
+
+// knownDevice returns the browser's device cookie and whether it is a live
+// device of the account named username.
+func (p *Pages) knownDevice(r *http.Request, username string) (string, bool, error) {
+	c, err := r.Cookie(p.deviceCookie)
+	if err != nil {
+		return "", false, nil
+	}
+	known, err := p.OAuth.KnownDevice(r.Context(), c.Value, username)
+	return c.Value, known, err
 }
 
 type limit struct {
@@ -294,12 +333,19 @@ type limit struct {
 // limitTimeout bounds the limits' work for one login.
 const limitTimeout = 5 * time.Second
 
-// loginLimits are the failure limits of a login: the address, the account
-// from this address (strict), and the account from anywhere (looser, so
-// that knowing a username is not enough to lock its owner out). The address
-// comes first: a throttled address is refused before it can take attempts
-// from any account's buckets (review M1, L1).
-func (p *Pages) loginLimits(r *http.Request, username string) []limit {
+// loginLimits are the failure limits of a login. From a stranger's
+// browser: the address, the account from this address (strict), and the
+// account from anywhere (looser). The address comes first: a throttled
+// address is refused before it can take attempts from any account's
+// buckets (review M1, L1). From a browser the account has signed in from
+// before (a known device cookie), only that device's own limit: failures
+// by others, at any address, never lock the user out (DESIGN invariant 11;
+// OWASP device cookies), and a stolen cookie buys a guesser no more than a
+// strict limit on one account.
+func (p *Pages) loginLimits(r *http.Request, username, device string, known bool) []limit {
+	if known {
+		return []limit{{p.DeviceLimit, device}}
+	}
 	user, addr := strings.ToLower(username), p.Proxies.Caller(r).Key
 	if len(user) > 80 {
 		user = user[:80]

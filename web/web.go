@@ -23,6 +23,9 @@ var (
 	DefaultUserLimit = ratelimit.Limit{Burst: 30, Every: 6 * time.Second}
 	// One address, whatever the account: 20, then 20 a minute.
 	DefaultAddrLimit = ratelimit.Limit{Burst: 20, Every: 3 * time.Second}
+	// One known device (a browser its account signed in from), in place
+	// of the three above: 10, then 2 a minute.
+	DefaultDeviceLimit = ratelimit.Limit{Burst: 10, Every: 30 * time.Second}
 )
 
 // Limiter throttles failed logins. Reserve takes one attempt of key before
@@ -45,12 +48,16 @@ type Pages struct {
 	PairLimit Limiter
 	UserLimit Limiter
 	AddrLimit Limiter
+	// DeviceLimit throttles failed logins from a known device, which the
+	// three limits above do not apply to.
+	DeviceLimit Limiter
 	// Proxies are the trusted reverse proxies (X-Forwarded-For).
 	Proxies ratelimit.Proxies
 
-	templates map[string]*template.Template
-	secure    bool
-	cookie    string
+	templates    map[string]*template.Template
+	secure       bool
+	cookie       string
+	deviceCookie string
 }
 
 // New returns the pages of srv; the templates are parsed now, so that a
@@ -67,13 +74,15 @@ func New(srv *oauth.Server, log *slog.Logger, dev bool) (*Pages, error) {
 	p := &Pages{
 		OAuth: srv, Log: log, Dev: dev,
 		PairLimit: srv.AttemptLimit("login-pair", DefaultPairLimit), UserLimit: srv.AttemptLimit("login-user", DefaultUserLimit),
-		AddrLimit: srv.AttemptLimit("login-addr", DefaultAddrLimit),
-		templates: t, secure: iss.Scheme == "https",
+		AddrLimit:   srv.AttemptLimit("login-addr", DefaultAddrLimit),
+		DeviceLimit: srv.AttemptLimit("login-device", DefaultDeviceLimit),
+		templates:   t, secure: iss.Scheme == "https",
 	}
-	// DESIGN invariant 9: on https the cookie is Secure with the __Host- prefix.
-	p.cookie = "gatehouse_session"
+	// DESIGN invariant 9: on https the cookies are Secure with the __Host-
+	// prefix.
+	p.cookie, p.deviceCookie = "gatehouse_session", "gatehouse_device"
 	if p.secure {
-		p.cookie = "__Host-gatehouse_session"
+		p.cookie, p.deviceCookie = "__Host-"+p.cookie, "__Host-"+p.deviceCookie
 	}
 	return p, nil
 }
@@ -123,6 +132,15 @@ func (p *Pages) setSession(w http.ResponseWriter, id string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: p.cookie, Value: id, Path: "/", HttpOnly: true, Secure: p.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(p.OAuth.Config().SessionTTL.Seconds()),
+	})
+}
+
+// setDevice sets the device cookie: long-lived, kept across logout, sent
+// only to this site (SameSite=Strict: a sign-in posts from our own page).
+func (p *Pages) setDevice(w http.ResponseWriter, id string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: p.deviceCookie, Value: id, Path: "/", HttpOnly: true, Secure: p.secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(p.OAuth.Config().DeviceTTL.Seconds()),
 	})
 }
 

@@ -41,7 +41,7 @@ func newExportCmd(c *common, e env) *cobra.Command {
 		Use:   "export [--file PATH]",
 		Short: "Write every record of the database to a dump (stdout by default)",
 		Long: `Write every row of every data table of the database (--db) to a dump: apps,
-credentials, users, consents, grants, codes, sessions, the audit log and live
+credentials, users, consents, grants, codes, sessions, devices, the audit log and live
 tokens, as the digests they are stored as. 'gatehouse import' reads it into
 another database, of either backend. The export is one read transaction, a
 consistent snapshot: a running server is fine for a backup, but stop it

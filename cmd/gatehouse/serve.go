@@ -32,6 +32,7 @@ type serveConfig struct {
 	retryWindow     time.Duration
 	sessionTTL      time.Duration
 	janitorInterval time.Duration
+	auditRetention  time.Duration
 	logFormat       string
 	logLevel        string
 	trustedProxies  []string
@@ -58,6 +59,7 @@ func newServeCmd(c *common, e env) *cobra.Command {
 	f.DurationVar(&sc.retryWindow, "refresh-retry-window", oauth.DefaultRetryWindow, "how long a superseded refresh token may be retried after a lost response")
 	f.DurationVar(&sc.sessionTTL, "session-ttl", oauth.DefaultSessionTTL, "login session lifetime")
 	f.DurationVar(&sc.janitorInterval, "janitor-interval", time.Minute, "how often expired tokens are deleted")
+	f.DurationVar(&sc.auditRetention, "audit-retention", oauth.DefaultEventRetention, "how long audit events are kept")
 	f.StringSliceVar(&sc.trustedProxies, "trusted-proxy", nil, "a reverse proxy (IP or CIDR) whose X-Forwarded-For is trusted for rate limits and logs")
 	f.StringVar(&sc.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address (with --dev and no address: on the main listener; otherwise metrics are off)")
 	f.StringVar(&sc.logFormat, "log-format", "text", "log format: text or json")
@@ -96,6 +98,9 @@ func (sc *serveConfig) validate(key []byte) error {
 	}
 	if sc.janitorInterval < time.Second {
 		errs = append(errs, errors.New("--janitor-interval must be at least 1s"))
+	}
+	if sc.auditRetention < time.Hour {
+		errs = append(errs, errors.New("--audit-retention must be at least 1h"))
 	}
 	if sc.logFormat != "text" && sc.logFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))
@@ -160,6 +165,7 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 	srv, err := oauth.NewServer(store, key, oauth.Config{
 		Issuer: sc.issuer, AccessTokenTTL: sc.accessTTL, RefreshIdleTTL: sc.refreshIdleTTL,
 		RefreshMaxTTL: sc.refreshMaxTTL, RetryWindow: sc.retryWindow, SessionTTL: sc.sessionTTL,
+		EventRetention: sc.auditRetention,
 	}, oauth.Options{Logger: log})
 	if err != nil {
 		return err
@@ -228,6 +234,11 @@ func serveHTTP(ctx context.Context, ln net.Listener, srv *oauth.Server, sc serve
 	defer func() { stopJanitor(); <-janitorDone }()
 
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "issuer", sc.issuer, "dev", sc.dev)
+	if strings.HasPrefix(sc.issuer, "https://") && len(proxies) == 0 {
+		// An https issuer means a TLS proxy in front: without
+		// --trusted-proxy, every client is the proxy's address.
+		log.WarnContext(ctx, "no --trusted-proxy is set: rate limits and logs see the TCP peer, which behind a TLS-terminating proxy is the proxy itself, shared by every user")
+	}
 	if e.onListen != nil {
 		e.onListen(ln.Addr().String())
 	}
