@@ -63,12 +63,38 @@ func checkRegisteredQuery(raw string, u *url.URL) error {
 	if err != nil {
 		return fmt.Errorf("redirect URI %s: the query is not a valid form (name=value pairs joined by &)", quote(raw))
 	}
-	for _, k := range responseParams {
-		if _, ok := q[k]; ok {
+	for name := range q {
+		if k, ok := responseParam(name); ok {
 			return fmt.Errorf("redirect URI %s: the query must not set %s, a parameter of the authorization response", quote(raw), k)
 		}
 	}
 	return nil
+}
+
+// responseParam reports which response parameter a query name may be read
+// as by some client's framework: in any case (some read names without
+// regard to case), with spaces and control characters around it dropped,
+// and with PHP's renamings (a '.' or ' ' read as '_', "code[]" as code).
+func responseParam(name string) (string, bool) {
+	n := strings.TrimFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f })
+	if i := strings.IndexByte(n, '['); i > 0 {
+		n = n[:i]
+	}
+	n = strings.Map(func(r rune) rune {
+		switch {
+		case r == '.' || r == ' ':
+			return '_'
+		case r < ' ' || r == 0x7f:
+			return -1
+		}
+		return r
+	}, n)
+	for _, k := range responseParams {
+		if strings.EqualFold(n, k) {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // plantsResponseParams reports whether a registered redirect URI's query

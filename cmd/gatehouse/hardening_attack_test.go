@@ -169,6 +169,9 @@ func TestRegisteredQueryMayNotPresetResponseParameters(t *testing.T) {
 		"code=planted", "state=planted", "iss=https://evil.example", "error=access_denied",
 		"error_description=x", "error_uri=https://evil.example", "tenant=a&%69ss=https://evil.example",
 		"a=1;b=2",
+		// Names that some framework reads as a response parameter.
+		"CODE=1", "State=1", "+code=1", "%20code=1", "code%20=1", "code%00=1", "code[]=1",
+		"error.uri=x", "error%20description=x", "%C5%BFtate=1", // ſ folds to s
 	} {
 		uri := "https://q.example/cb?" + q
 		code, _, errOut := runCmd(t, f.dir, nil, "", "app", "create", "--name", "Q", "--type", "public", "--scope", "read", "--redirect-uri", uri)
@@ -176,7 +179,7 @@ func TestRegisteredQueryMayNotPresetResponseParameters(t *testing.T) {
 			t.Errorf("registered %q: exit %d %q", uri, code, errOut)
 		}
 	}
-	ok := createApp(t, f.dir, "--name", "Q", "--type", "public", "--scope", "read", "--redirect-uri", "https://q.example/cb?tenant=a&codes=1&issuer=x")
+	ok := createApp(t, f.dir, "--name", "Q", "--type", "public", "--scope", "read", "--redirect-uri", "https://q.example/cb?tenant=a&codes=1&issuer=x&x.code=1&state_id=2&error-code=3")
 	if ok.ClientID == "" {
 		t.Fatal("a redirect URI with harmless query parameters was refused")
 	}
