@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/jackc/pgx/v5"
@@ -16,6 +18,11 @@ const defaultMaxConns = 8
 // Store is a gatehouse.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+
+	// start and lostAt (nanoseconds after start, on the monotonic clock)
+	// date the last lost connection that retry saw; see shouldPing.
+	start  time.Time
+	lostAt atomic.Int64
 }
 
 var _ gatehouse.Store = (*Store)(nil)
@@ -35,7 +42,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if !setsMaxConns(dsn) {
 		cfg.MaxConns = defaultMaxConns
 	}
-	s := &Store{}
+	s := &Store{start: time.Now()}
+	cfg.ShouldPing = s.shouldPing
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -45,6 +53,23 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	return s, nil
+}
+
+// pingAfterLoss is how long after a lost connection the pool checks every
+// connection before it hands it out.
+const pingAfterLoss = time.Second
+
+// shouldPing tells the pool to check, with a ping, a connection it is about
+// to hand out when the connection was idle for more than a second (pgxpool's
+// default), or when retry saw a lost connection less than pingAfterLoss ago:
+// a failover, a restart or pg_terminate_backend ends every connection at
+// once, and without the check a rerun would likely get another dead one,
+// and so would the next write. A connection that fails the ping is dropped
+// and the pool tries the next, or opens one. The check costs a round trip
+// per request during pingAfterLoss.
+func (s *Store) shouldPing(_ context.Context, p pgxpool.ShouldPingParams) bool {
+	lost := s.lostAt.Load()
+	return p.IdleDuration > time.Second || lost != 0 && time.Since(s.start)-time.Duration(lost) < pingAfterLoss
 }
 
 // setsMaxConns reports whether dsn sets pool_max_conns. pgxpool.ParseConfig

@@ -117,7 +117,8 @@ func isRerunnable(err error) bool {
 // it fails with a serialization failure or a deadlock, and once after a
 // lost connection (see classify). It pauses a short, growing, jittered time
 // between attempts, so that the transactions that collided do not collide
-// again. A lost connection when the attempt may have committed is
+// again, and the pool hands the rerun a connection that answers (see
+// shouldPing). A lost connection when the attempt may have committed is
 // errOutcomeUnknown. It returns fn's last error, or the context's error
 // when ctx ends during a pause.
 func (s *Store) retry(ctx context.Context, fn func() error) error {
@@ -130,6 +131,9 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		v := classify(err)
 		if r, ok := err.(rerunnableError); ok {
 			err = r.err
+		}
+		if (v == againOnce || v == unknown) && ctx.Err() == nil { // not a cancelled call's
+			s.lostAt.Store(int64(time.Since(s.start)))
 		}
 		switch {
 		case v == unknown && ctx.Err() == nil:
