@@ -23,6 +23,11 @@ type Store struct {
 	// date the last lost connection that retry saw; see shouldPing.
 	start  time.Time
 	lostAt atomic.Int64
+
+	// lossRetries counts the attempts run again after a lost connection;
+	// noLossRetry turns those reruns off. Both are for tests.
+	lossRetries atomic.Int64
+	noLossRetry bool
 }
 
 var _ gatehouse.Store = (*Store)(nil)

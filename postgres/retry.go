@@ -138,8 +138,9 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		switch {
 		case v == unknown && ctx.Err() == nil:
 			return fmt.Errorf("%w: %w", errOutcomeUnknown, err)
-		case v == againOnce && !lossRetried:
+		case v == againOnce && !lossRetried && !s.noLossRetry:
 			lossRetried = true
+			s.lossRetries.Add(1)
 		case v != again:
 			return err
 		}
