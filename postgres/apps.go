@@ -56,7 +56,7 @@ func scanApp(r pgx.Row) (gatehouse.App, error) {
 
 // GetApp returns the app with the given client_id, or gatehouse.ErrNotFound.
 func (s *Store) GetApp(ctx context.Context, clientID string) (gatehouse.App, error) {
-	a, err := one(ctx, s.pool, scanApp, getAppSQL, clientID)
+	a, err := readOne(ctx, s, scanApp, getAppSQL, clientID)
 	if err != nil {
 		return gatehouse.App{}, fmt.Errorf("postgres: get app: %w", err)
 	}
@@ -65,7 +65,7 @@ func (s *Store) GetApp(ctx context.Context, clientID string) (gatehouse.App, err
 
 // GetAppByID returns the app with the given ID, or gatehouse.ErrNotFound.
 func (s *Store) GetAppByID(ctx context.Context, id int64) (gatehouse.App, error) {
-	a, err := one(ctx, s.pool, scanApp, getAppByIDSQL, id)
+	a, err := readOne(ctx, s, scanApp, getAppByIDSQL, id)
 	if err != nil {
 		return gatehouse.App{}, fmt.Errorf("postgres: get app by id: %w", err)
 	}
@@ -74,7 +74,7 @@ func (s *Store) GetAppByID(ctx context.Context, id int64) (gatehouse.App, error)
 
 // ListApps returns every app, ordered by ID.
 func (s *Store) ListApps(ctx context.Context) ([]gatehouse.App, error) {
-	apps, err := all(ctx, s.pool, scanApp, listAppsSQL)
+	apps, err := readAll(ctx, s, scanApp, listAppsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list apps: %w", err)
 	}

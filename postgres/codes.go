@@ -66,9 +66,13 @@ func (s *Store) ConsumeCode(ctx context.Context, digest []byte, at time.Time) (g
 	if err := requireTime(at); err != nil {
 		return gatehouse.Code{}, fmt.Errorf("postgres: consume code: %w", err)
 	}
-	c, err := one(ctx, s.pool, scanCode, consumeCodeSQL, millis(at), digest)
+	var c gatehouse.Code
+	err := s.retry(ctx, func() (err error) {
+		c, err = one(ctx, s.pool, scanCode, consumeCodeSQL, millis(at), digest)
+		return err
+	})
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		c, err = one(ctx, s.pool, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = $1`, digest)
+		c, err = readOne(ctx, s, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = $1`, digest)
 		if err == nil {
 			return c, fmt.Errorf("postgres: consume code: %w", gatehouse.ErrAlreadyUsed)
 		}

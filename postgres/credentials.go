@@ -43,7 +43,7 @@ func credentialArgs(c gatehouse.Credential) []any {
 // GetCredentialByDigest returns the credential with that digest, or
 // gatehouse.ErrNotFound.
 func (s *Store) GetCredentialByDigest(ctx context.Context, digest []byte) (gatehouse.Credential, error) {
-	c, err := one(ctx, s.pool, scanCredential,
+	c, err := readOne(ctx, s, scanCredential,
 		`SELECT `+credentialColumns+` FROM credentials WHERE digest = $1`, digest)
 	if err != nil {
 		return gatehouse.Credential{}, fmt.Errorf("postgres: get credential: %w", err)
@@ -53,7 +53,7 @@ func (s *Store) GetCredentialByDigest(ctx context.Context, digest []byte) (gateh
 
 // ListCredentials returns the credentials of an app, ordered by ID.
 func (s *Store) ListCredentials(ctx context.Context, appID int64) ([]gatehouse.Credential, error) {
-	cs, err := all(ctx, s.pool, scanCredential,
+	cs, err := readAll(ctx, s, scanCredential,
 		`SELECT `+credentialColumns+` FROM credentials WHERE app_id = $1 ORDER BY id`, appID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list credentials: %w", err)
@@ -77,12 +77,13 @@ func (s *Store) DeleteCredential(ctx context.Context, id int64) error {
 // already, in one statement: GREATEST skips a NULL last use, and concurrent
 // touches of one row queue on its lock and each re-reads the row the one
 // before left, so the latest time stays. The statement sets only
-// last_used_at, which the generation triggers ignore.
+// last_used_at, which the generation triggers ignore. It is idempotent, so
+// it runs again after a lost connection.
 func (s *Store) TouchCredential(ctx context.Context, id int64, at time.Time) error {
 	err := requireTime(at)
 	if err == nil {
 		var n int64
-		n, err = s.exec(ctx, `UPDATE credentials SET last_used_at = GREATEST(last_used_at, $1) WHERE id = $2`,
+		n, err = s.execIdempotent(ctx, `UPDATE credentials SET last_used_at = GREATEST(last_used_at, $1) WHERE id = $2`,
 			millis(at), id)
 		if err == nil && n == 0 {
 			err = gatehouse.ErrNotFound

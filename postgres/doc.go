@@ -48,6 +48,23 @@
 // gatehouse_generation (LISTEN gatehouse_generation), for caches that want to
 // learn of a change without polling.
 //
+// # Lost connections
+//
+// When the server ends a connection (a failover, a restart,
+// pg_terminate_backend: SQLSTATE 57P01, 57P02, 57P03, or a broken socket),
+// the call that was using it runs once more, on a connection that answers,
+// if nothing of it can have been applied: nothing was sent
+// (pgconn.SafeToRetry), no connection was made, the call is a read or an
+// idempotent write (RevokeToken, TouchCredential), or it is a transaction
+// whose COMMIT was not sent yet, which the server rolls back when the
+// connection ends. When the connection is lost while COMMIT, or a write in
+// autocommit (CreateToken, ConsumeCode, …), was in flight, the write may
+// have been applied or not, and a rerun could apply it twice: the call
+// fails with an error that says the outcome is unknown (errOutcomeUnknown),
+// and is not rerun. For a second after a lost connection the pool pings
+// every connection before handing it out, so that reruns and the next calls
+// do not get another dead one.
+//
 // # Operations
 //
 // Open takes a PostgreSQL URL or keyword/value DSN, as pgx reads it, and

@@ -40,7 +40,7 @@ func (s *Store) ListEvents(ctx context.Context, limit int) ([]gatehouse.Event, e
 	if limit < 1 {
 		return nil, errors.New("postgres: list events: limit must be positive")
 	}
-	es, err := all(ctx, s.pool, scanEvent, `SELECT `+eventColumns+` FROM events ORDER BY id DESC LIMIT $1`, limit)
+	es, err := readAll(ctx, s, scanEvent, `SELECT `+eventColumns+` FROM events ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list events: %w", err)
 	}

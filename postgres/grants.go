@@ -62,7 +62,7 @@ func (s *Store) OpenGrant(ctx context.Context, g gatehouse.Grant, c gatehouse.Co
 
 // GetGrant returns the grant with that ID, or gatehouse.ErrNotFound.
 func (s *Store) GetGrant(ctx context.Context, id int64) (gatehouse.Grant, error) {
-	g, err := one(ctx, s.pool, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id)
+	g, err := readOne(ctx, s, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id)
 	if err != nil {
 		return gatehouse.Grant{}, fmt.Errorf("postgres: get grant: %w", err)
 	}
@@ -132,7 +132,7 @@ func consentArgs(c gatehouse.Consent) []any {
 // GetConsent returns the consent of a user for an app, or
 // gatehouse.ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, userID, appID int64) (gatehouse.Consent, error) {
-	c, err := one(ctx, s.pool, scanConsent,
+	c, err := readOne(ctx, s, scanConsent,
 		`SELECT `+consentColumns+` FROM consents WHERE user_id = $1 AND app_id = $2`, userID, appID)
 	if err != nil {
 		return gatehouse.Consent{}, fmt.Errorf("postgres: get consent: %w", err)

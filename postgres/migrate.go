@@ -109,7 +109,9 @@ func apply(ctx context.Context, tx pgx.Tx, m migration) error {
 // checkVersion fails if the schema has a migration newer than latest.
 func (s *Store) checkVersion(ctx context.Context, latest int) error {
 	var v int
-	err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	err := s.read(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/jackc/pgx/v5"
@@ -16,6 +18,16 @@ const defaultMaxConns = 8
 // Store is a gatehouse.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+
+	// start and lostAt (nanoseconds after start, on the monotonic clock)
+	// date the last lost connection that retry saw; see shouldPing.
+	start  time.Time
+	lostAt atomic.Int64
+
+	// lossRetries counts the attempts run again after a lost connection;
+	// noLossRetry turns those reruns off. Both are for tests.
+	lossRetries atomic.Int64
+	noLossRetry bool
 }
 
 var _ gatehouse.Store = (*Store)(nil)
@@ -35,15 +47,34 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if !setsMaxConns(dsn) {
 		cfg.MaxConns = defaultMaxConns
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	s := &Store{start: time.Now()}
+	cfg.ShouldPing = s.shouldPing
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+	if err := s.pool.Ping(ctx); err != nil {
+		s.pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return s, nil
+}
+
+// pingAfterLoss is how long after a lost connection the pool checks every
+// connection before it hands it out.
+const pingAfterLoss = time.Second
+
+// shouldPing tells the pool to check, with a ping, a connection it is about
+// to hand out when the connection was idle for more than a second (pgxpool's
+// default), or when retry saw a lost connection less than pingAfterLoss ago:
+// a failover, a restart or pg_terminate_backend ends every connection at
+// once, and without the check a rerun would likely get another dead one,
+// and so would the next write. A connection that fails the ping is dropped
+// and the pool tries the next, or opens one. The check costs a round trip
+// per request during pingAfterLoss.
+func (s *Store) shouldPing(_ context.Context, p pgxpool.ShouldPingParams) bool {
+	lost := s.lostAt.Load()
+	return p.IdleDuration > time.Second || lost != 0 && time.Since(s.start)-time.Duration(lost) < pingAfterLoss
 }
 
 // setsMaxConns reports whether dsn sets pool_max_conns. pgxpool.ParseConfig
@@ -79,30 +110,85 @@ type querier interface {
 }
 
 // inTx runs fn in a READ COMMITTED transaction and commits it, or rolls it
-// back if fn fails. It runs the whole transaction again when it fails with a
-// serialization failure or a deadlock (see retry), so fn must set its results
-// afresh on every call.
+// back if fn fails. It runs the whole transaction again (see retry) when it
+// fails with a serialization failure or a deadlock, or when the connection
+// was lost before COMMIT was sent, so fn must set its results afresh on
+// every call. A connection lost while COMMIT was in flight is
+// errOutcomeUnknown.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
+	return s.retry(ctx, func() error {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return rerunnable(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }() // after a commit: ErrTxClosed
+		if err := fn(tx); err != nil {
+			return rerunnable(err) // uncommitted: the server rolls it back, even on a lost connection
+		}
+		return tx.Commit(ctx)
+	})
 }
 
-// exec runs one statement outside a transaction, with retry, and returns how
-// many rows it changed.
+// exec runs one write outside a transaction, with retry, and returns how
+// many rows it changed. In autocommit the statement commits as it runs, so
+// after a lost connection it runs again only if it was not sent.
 func (s *Store) exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	return s.execMarked(ctx, func(err error) error { return err }, sql, args...)
+}
+
+// execIdempotent is exec for a write whose second run leaves the rows, and
+// the count of rows it matched, as the first did: it also runs again once
+// when the connection was lost after it was sent.
+func (s *Store) execIdempotent(ctx context.Context, sql string, args ...any) (int64, error) {
+	return s.execMarked(ctx, rerunnable, sql, args...)
+}
+
+func (s *Store) execMarked(ctx context.Context, mark func(error) error, sql string, args ...any) (int64, error) {
 	var n int64
-	err := retry(ctx, func() error {
+	err := s.retry(ctx, func() error {
 		tag, err := s.pool.Exec(ctx, sql, args...)
 		n = tag.RowsAffected()
-		return err
+		return mark(err)
 	})
 	return n, mapErr(err)
 }
 
-// insertID runs an INSERT … RETURNING id, with retry, and returns the id.
+// insertID runs an INSERT … RETURNING id, with retry as exec, and returns
+// the id.
 func (s *Store) insertID(ctx context.Context, sql string, args ...any) (int64, error) {
 	var id int64
-	err := retry(ctx, func() error { return s.pool.QueryRow(ctx, sql, args...).Scan(&id) })
+	err := s.retry(ctx, func() error { return s.pool.QueryRow(ctx, sql, args...).Scan(&id) })
 	return id, mapErr(err)
+}
+
+// read runs fn, reads outside a transaction, with retry: a read changes
+// nothing, so it runs again once after a lost connection too.
+func (s *Store) read(ctx context.Context, fn func() error) error {
+	return s.retry(ctx, func() error { return rerunnable(fn()) })
+}
+
+// readOne runs a query for one row on the pool and scans it, with retry
+// (see read); no row is gatehouse.ErrNotFound.
+func readOne[T any](ctx context.Context, s *Store, scan func(pgx.Row) (T, error), sql string, args ...any) (T, error) {
+	var v T
+	err := s.read(ctx, func() error {
+		var err error
+		v, err = one(ctx, s.pool, scan, sql, args...)
+		return err
+	})
+	return v, err
+}
+
+// readAll runs a query on the pool and scans every row, with retry (see
+// read).
+func readAll[T any](ctx context.Context, s *Store, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
+	var vs []T
+	err := s.read(ctx, func() error {
+		var err error
+		vs, err = all(ctx, s.pool, scan, sql, args...)
+		return err
+	})
+	return vs, err
 }
 
 // one runs a query for one row and scans it; no row is gatehouse.ErrNotFound.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,23 +18,49 @@ import (
 )
 
 // TestRetryClassifies: retry runs a transaction again on a serialization
-// failure or a deadlock, wrapped or not, and returns any other error at
-// once.
+// failure or a deadlock, wrapped or not; once more after a lost connection
+// when nothing can have been applied (nothing was sent, no connection was
+// made, or the attempt was marked rerunnable: a read, a transaction before
+// its COMMIT); and returns any other error at once, a lost connection that
+// may have committed as ErrOutcomeUnknown.
 func TestRetryClassifies(t *testing.T) {
 	pgErr := func(code string) error { return &pgconn.PgError{Severity: "ERROR", Code: code, Message: "test"} }
+	fatal := func(code string) error { return &pgconn.PgError{Severity: "FATAL", Code: code, Message: "test"} }
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
 	tests := []struct {
-		name  string
-		err   error
-		calls int // until the second call succeeds
+		name    string
+		err     error
+		calls   int  // until the second call succeeds
+		unknown bool // the error returned is ErrOutcomeUnknown
 	}{
-		{"SerializationFailure", pgErr("40001"), 2},
-		{"Deadlock", pgErr("40P01"), 2},
-		{"WrappedSerializationFailure", fmt.Errorf("commit: %w", pgErr("40001")), 2},
-		{"UniqueViolation", pgErr("23505"), 1},
-		{"ForeignKeyViolation", pgErr("23503"), 1},
-		{"QueryCanceled", pgErr("57014"), 1},
-		{"NoRows", pgx.ErrNoRows, 1},
-		{"Other", errors.New("connection reset"), 1},
+		{"SerializationFailure", pgErr("40001"), 2, false},
+		{"Deadlock", pgErr("40P01"), 2, false},
+		{"WrappedSerializationFailure", fmt.Errorf("commit: %w", pgErr("40001")), 2, false},
+		{"UniqueViolation", pgErr("23505"), 1, false},
+		{"ForeignKeyViolation", pgErr("23503"), 1, false},
+		{"QueryCanceled", pgErr("57014"), 1, false},
+		{"RerunnableQueryCanceled", postgres.Rerunnable(pgErr("57014")), 1, false},
+		{"NoRows", pgx.ErrNoRows, 1, false},
+		{"Other", errors.New("connection reset"), 1, false},
+
+		// Nothing sent, whatever the statement.
+		{"SafeToRetry", unsent{}, 2, false},
+		{"WrappedSafeToRetry", fmt.Errorf("begin: %w", unsent{}), 2, false},
+		{"ConnectFailed", connectError(t), 2, false},
+
+		// Lost before COMMIT was sent (or in a read): rolled back.
+		{"AdminShutdownBeforeCommit", postgres.Rerunnable(fatal("57P01")), 2, false},
+		{"CrashShutdownBeforeCommit", postgres.Rerunnable(fatal("57P02")), 2, false},
+		{"CannotConnectNowBeforeCommit", postgres.Rerunnable(fatal("57P03")), 2, false},
+		{"ResetBeforeCommit", postgres.Rerunnable(reset), 2, false},
+		{"EOFBeforeCommit", postgres.Rerunnable(fmt.Errorf("receive: %w", io.ErrUnexpectedEOF)), 2, false},
+
+		// Lost while COMMIT, or a write in autocommit, was in flight.
+		{"AdminShutdownAtCommit", fatal("57P01"), 1, true},
+		{"CrashShutdownAtCommit", fatal("57P02"), 1, true},
+		{"ResetAtCommit", reset, 1, true},
+		{"EOFAtCommit", io.EOF, 1, true},
+		{"WrappedResetAtCommit", fmt.Errorf("commit: %w", reset), 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +78,52 @@ func TestRetryClassifies(t *testing.T) {
 			if want := tt.calls == 1; (err != nil) != want {
 				t.Fatalf("error = %v", err)
 			}
+			if errors.Is(err, postgres.ErrOutcomeUnknown) != tt.unknown {
+				t.Fatalf("error = %v; want ErrOutcomeUnknown: %t", err, tt.unknown)
+			}
+			if tt.unknown && !errors.Is(err, tt.err) {
+				t.Fatalf("error = %v; the driver's error %v is not in its chain", err, tt.err)
+			}
 		})
+	}
+}
+
+// unsent is an error that pgconn.SafeToRetry reports as sent before any
+// byte reached the server.
+type unsent struct{}
+
+func (unsent) Error() string     { return "write failed before sending" }
+func (unsent) SafeToRetry() bool { return true }
+
+// connectError is the *pgconn.ConnectError of a connection refused.
+func connectError(t *testing.T) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := l.Addr().String()
+	must(t, l.Close())
+	_, err = pgconn.Connect(t.Context(), "postgres://"+addr+"/x?connect_timeout=5")
+	var ce *pgconn.ConnectError
+	if !errors.As(err, &ce) {
+		t.Fatalf("connect to a closed port: %v, want a *pgconn.ConnectError", err)
+	}
+	return err
+}
+
+// TestRetryLosesOnce: after a lost connection an attempt runs once more,
+// not again after a second loss, also between serialization failures.
+func TestRetryLosesOnce(t *testing.T) {
+	errs := []error{
+		postgres.Rerunnable(&pgconn.PgError{Severity: "FATAL", Code: "57P01"}),
+		&pgconn.PgError{Code: "40001"},
+		postgres.Rerunnable(io.ErrUnexpectedEOF),
+	}
+	calls := 0
+	err := postgres.Retry(t.Context(), func() error {
+		calls++
+		return errs[min(calls, len(errs))-1]
+	})
+	if calls != 3 || !errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, postgres.ErrOutcomeUnknown) {
+		t.Fatalf("ran %d times, error %v; want 3 times, the second loss", calls, err)
 	}
 }
 

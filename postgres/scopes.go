@@ -30,7 +30,7 @@ func (s *Store) CreateScope(ctx context.Context, sc gatehouse.Scope) error {
 
 // GetScope returns the named scope, or gatehouse.ErrNotFound.
 func (s *Store) GetScope(ctx context.Context, name string) (gatehouse.Scope, error) {
-	sc, err := one(ctx, s.pool, scanScope, `SELECT `+scopeColumns+` FROM scopes WHERE name = $1`, name)
+	sc, err := readOne(ctx, s, scanScope, `SELECT `+scopeColumns+` FROM scopes WHERE name = $1`, name)
 	if err != nil {
 		return gatehouse.Scope{}, fmt.Errorf("postgres: get scope: %w", err)
 	}
@@ -40,7 +40,7 @@ func (s *Store) GetScope(ctx context.Context, name string) (gatehouse.Scope, err
 // ListScopes returns every scope, ordered by name (in the database's
 // collation; scope names are ASCII, RFC 6749 §3.3).
 func (s *Store) ListScopes(ctx context.Context) ([]gatehouse.Scope, error) {
-	scopes, err := all(ctx, s.pool, scanScope, `SELECT `+scopeColumns+` FROM scopes ORDER BY name`)
+	scopes, err := readAll(ctx, s, scanScope, `SELECT `+scopeColumns+` FROM scopes ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list scopes: %w", err)
 	}

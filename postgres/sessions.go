@@ -33,7 +33,7 @@ func (s *Store) CreateSession(ctx context.Context, sess gatehouse.Session) error
 // GetSession returns the session with that digest, expired ones included, or
 // gatehouse.ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, digest []byte) (gatehouse.Session, error) {
-	sess, err := one(ctx, s.pool, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE digest = $1`, digest)
+	sess, err := readOne(ctx, s, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE digest = $1`, digest)
 	if err != nil {
 		return gatehouse.Session{}, fmt.Errorf("postgres: get session: %w", err)
 	}

@@ -76,7 +76,7 @@ func insertToken(ctx context.Context, q querier, t gatehouse.Token) error {
 // CreateToken stores a token; see insertToken for its errors and
 // insertGrantTokenSQL for why no token lands in a revoked grant.
 func (s *Store) CreateToken(ctx context.Context, t gatehouse.Token) error {
-	if err := retry(ctx, func() error { return insertToken(ctx, s.pool, t) }); err != nil {
+	if err := s.retry(ctx, func() error { return insertToken(ctx, s.pool, t) }); err != nil {
 		return fmt.Errorf("postgres: create token: %w", err)
 	}
 	return nil
@@ -108,7 +108,7 @@ func (s *Store) CreateTokenAt(ctx context.Context, t gatehouse.Token, gen int64)
 		query = insertGrantTokenAtSQL
 	}
 	var n int64
-	err := retry(ctx, func() error {
+	err := s.retry(ctx, func() error {
 		tag, err := s.pool.Exec(ctx, query, args...)
 		n = tag.RowsAffected()
 		return err
@@ -139,10 +139,12 @@ func (s *Store) GetTokenAt(ctx context.Context, digest []byte) (gatehouse.Token,
 	var t gatehouse.Token
 	var kind, scopes *string
 	var appID, userID, grantID, issued, expires, revoked, used *int64
-	err := s.pool.QueryRow(ctx, `SELECT g.value, t.digest IS NOT NULL, t.digest, t.kind, t.app_id, t.user_id, t.grant_id,
-		t.scopes, t.issued_at, t.expires_at, t.revoked_at, t.parent, t.used_at
-		FROM generation g LEFT JOIN tokens t ON t.digest = $1`, digest).Scan(&gen, &found, &t.Digest, &kind, &appID,
-		&userID, &grantID, &scopes, &issued, &expires, &revoked, &t.Parent, &used)
+	err := s.read(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT g.value, t.digest IS NOT NULL, t.digest, t.kind, t.app_id, t.user_id,
+			t.grant_id, t.scopes, t.issued_at, t.expires_at, t.revoked_at, t.parent, t.used_at
+			FROM generation g LEFT JOIN tokens t ON t.digest = $1`, digest).Scan(&gen, &found, &t.Digest, &kind,
+			&appID, &userID, &grantID, &scopes, &issued, &expires, &revoked, &t.Parent, &used)
+	})
 	if err != nil {
 		return gatehouse.Token{}, 0, fmt.Errorf("postgres: get token: %w", mapErr(err))
 	}
@@ -163,7 +165,7 @@ func (s *Store) GetTokenAt(ctx context.Context, digest []byte) (gatehouse.Token,
 // GetToken returns the token with that digest, revoked and expired ones
 // included, or gatehouse.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, digest []byte) (gatehouse.Token, error) {
-	t, err := one(ctx, s.pool, scanToken, `SELECT `+tokenColumns+` FROM tokens WHERE digest = $1`, digest)
+	t, err := readOne(ctx, s, scanToken, `SELECT `+tokenColumns+` FROM tokens WHERE digest = $1`, digest)
 	if err != nil {
 		return gatehouse.Token{}, fmt.Errorf("postgres: get token: %w", err)
 	}
@@ -172,12 +174,14 @@ func (s *Store) GetToken(ctx context.Context, digest []byte) (gatehouse.Token, e
 
 // RevokeToken marks the token revoked at at unless it was revoked before, or
 // returns gatehouse.ErrNotFound. Concurrent revocations queue on the row
-// lock and each re-reads the row, so the first revocation time stays.
+// lock and each re-reads the row, so the first revocation time stays. The
+// statement is idempotent (a second run matches the same row and changes
+// nothing), so it runs again after a lost connection.
 func (s *Store) RevokeToken(ctx context.Context, digest []byte, at time.Time) error {
 	err := requireTime(at)
 	if err == nil {
 		var n int64
-		n, err = s.exec(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE digest = $2`,
+		n, err = s.execIdempotent(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE digest = $2`,
 			millis(at), digest)
 		if err == nil && n == 0 {
 			err = gatehouse.ErrNotFound

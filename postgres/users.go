@@ -33,7 +33,7 @@ func (s *Store) CreateUser(ctx context.Context, u gatehouse.User) (gatehouse.Use
 
 // GetUser returns the user with that ID, or gatehouse.ErrNotFound.
 func (s *Store) GetUser(ctx context.Context, id int64) (gatehouse.User, error) {
-	u, err := one(ctx, s.pool, scanUser, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
+	u, err := readOne(ctx, s, scanUser, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
 	if err != nil {
 		return gatehouse.User{}, fmt.Errorf("postgres: get user: %w", err)
 	}
@@ -43,7 +43,7 @@ func (s *Store) GetUser(ctx context.Context, id int64) (gatehouse.User, error) {
 // GetUserByUsername returns the user with that username, or
 // gatehouse.ErrNotFound.
 func (s *Store) GetUserByUsername(ctx context.Context, username string) (gatehouse.User, error) {
-	u, err := one(ctx, s.pool, scanUser, `SELECT `+userColumns+` FROM users WHERE username = $1`, username)
+	u, err := readOne(ctx, s, scanUser, `SELECT `+userColumns+` FROM users WHERE username = $1`, username)
 	if err != nil {
 		return gatehouse.User{}, fmt.Errorf("postgres: get user by username: %w", err)
 	}
