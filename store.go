@@ -18,6 +18,11 @@ var (
 	// ErrStale: the generation (see Store.Generation) is no longer the one
 	// the caller read.
 	ErrStale = errors.New("stale generation")
+	// ErrUnavailable: the backend could not reach the database, or lost
+	// its connection while a write may have committed (the outcome is
+	// unknown). The request may be tried again later; a backend returns
+	// it only after it has run again whatever it could safely run again.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Store persists the domain. It is dumb on purpose: it keeps records and makes

@@ -321,6 +321,9 @@ type errorBody struct {
 }
 
 func writeJSONError(w http.ResponseWriter, e *oauth.Error) {
+	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.SafeDescription()})
 }
 

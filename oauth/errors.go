@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 // Error is an OAuth protocol error (RFC 6749 §5.2). Description is shown to
@@ -42,6 +44,10 @@ const (
 	CodeInvalidScope         = "invalid_scope"
 	CodeServerError          = "server_error"
 	CodeSlowDown             = "slow_down"
+	// CodeTemporarilyUnavailable (RFC 6749 §4.1.2.1) also answers, with
+	// 503, a token request whose database was unreachable: the client may
+	// try again.
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
 	// RFC 6749 §4.1.2.1 authorization error codes.
 	CodeUnsupportedResponseType = "unsupported_response_type"
 	CodeAccessDenied            = "access_denied"
@@ -51,14 +57,15 @@ const (
 
 // statusOf is the one table from protocol error code to HTTP status.
 var statusOf = map[string]int{
-	CodeInvalidRequest:       http.StatusBadRequest,
-	CodeInvalidClient:        http.StatusUnauthorized,
-	CodeInvalidGrant:         http.StatusBadRequest,
-	CodeUnauthorizedClient:   http.StatusBadRequest,
-	CodeUnsupportedGrantType: http.StatusBadRequest,
-	CodeInvalidScope:         http.StatusBadRequest,
-	CodeServerError:          http.StatusInternalServerError,
-	CodeInvalidToken:         http.StatusUnauthorized,
+	CodeInvalidRequest:         http.StatusBadRequest,
+	CodeInvalidClient:          http.StatusUnauthorized,
+	CodeInvalidGrant:           http.StatusBadRequest,
+	CodeUnauthorizedClient:     http.StatusBadRequest,
+	CodeUnsupportedGrantType:   http.StatusBadRequest,
+	CodeInvalidScope:           http.StatusBadRequest,
+	CodeServerError:            http.StatusInternalServerError,
+	CodeTemporarilyUnavailable: http.StatusServiceUnavailable,
+	CodeInvalidToken:           http.StatusUnauthorized,
 }
 
 // Errorf returns a protocol error with the status its code maps to.
@@ -77,6 +84,9 @@ func AsError(err error) (*Error, bool) {
 	var e *Error
 	if errors.As(err, &e) {
 		return e, true
+	}
+	if errors.Is(err, gatehouse.ErrUnavailable) {
+		return Errorf(CodeTemporarilyUnavailable, "the database is unavailable; try again shortly"), false
 	}
 	return Errorf(CodeServerError, "the server could not complete the request"), false
 }

@@ -44,7 +44,7 @@ func codeArgs(c gatehouse.Code) []any {
 
 // GetCode returns the code with that digest, or gatehouse.ErrNotFound.
 func (s *Store) GetCode(ctx context.Context, digest []byte) (gatehouse.Code, error) {
-	c, err := one(ctx, s.pool, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = $1`, digest)
+	c, err := readOne(ctx, s, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = $1`, digest)
 	if err != nil {
 		return gatehouse.Code{}, fmt.Errorf("postgres: get code: %w", err)
 	}

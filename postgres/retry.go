@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -137,10 +138,12 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		}
 		switch {
 		case v == unknown && ctx.Err() == nil:
-			return fmt.Errorf("%w: %w", errOutcomeUnknown, err)
+			return fmt.Errorf("%w: %w: %w", gatehouse.ErrUnavailable, errOutcomeUnknown, err)
 		case v == againOnce && !lossRetried && !s.noLossRetry:
 			lossRetried = true
 			s.lossRetries.Add(1)
+		case v == againOnce && ctx.Err() == nil:
+			return fmt.Errorf("%w: %w", gatehouse.ErrUnavailable, err) // lost twice, or no database
 		case v != again:
 			return err
 		}

@@ -78,7 +78,7 @@ func (s *Store) CreateDevice(ctx context.Context, d gatehouse.Device) error {
 // GetDevice returns the device with that digest, expired ones included, or
 // gatehouse.ErrNotFound.
 func (s *Store) GetDevice(ctx context.Context, digest []byte) (gatehouse.Device, error) {
-	d, err := one(ctx, s.pool, scanDevice, `SELECT `+deviceColumns+` FROM devices WHERE digest = $1`, digest)
+	d, err := readOne(ctx, s, scanDevice, `SELECT `+deviceColumns+` FROM devices WHERE digest = $1`, digest)
 	if err != nil {
 		return gatehouse.Device{}, fmt.Errorf("postgres: get device: %w", err)
 	}

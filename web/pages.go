@@ -3,9 +3,12 @@ package web
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 //go:embed templates/*.html
@@ -79,6 +82,11 @@ func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, ti
 // serverError logs err once and shows a page without detail.
 func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	p.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+	if errors.Is(err, gatehouse.ErrUnavailable) {
+		w.Header().Set("Retry-After", "1")
+		p.errorPage(w, r, http.StatusServiceUnavailable, "Please try again", "The server could not reach its database. Please try again in a moment.")
+		return
+	}
 	p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. Please try again.")
 }
 
