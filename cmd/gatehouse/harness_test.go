@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +51,16 @@ func runCmd(t testing.TB, dataDir string, vars map[string]string, stdin string, 
 	var out, errb syncBuffer
 	code := run(t.Context(), args, testEnv(dataDir, vars, stdin, &out, &errb))
 	return code, out.String(), errb.String()
+}
+
+// randomHexKey returns a fresh server key, hex, as 'openssl rand -hex 32'
+// makes one. Tests never use a fixed key: one that looks like a real
+// secret trains readers to commit secrets, and a patterned one is refused.
+func randomHexKey(t testing.TB) string {
+	t.Helper()
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return hex.EncodeToString(k)
 }
 
 type testServer struct {
