@@ -63,6 +63,22 @@ func randomHexKey(t testing.TB) string {
 	return hex.EncodeToString(k)
 }
 
+// runRefused runs a command line that must be refused. Should it start a
+// server instead, the server stops at once and the test fails, rather than
+// waiting for the test's deadline.
+func runRefused(t *testing.T, dataDir string, vars map[string]string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errb syncBuffer
+	e := testEnv(dataDir, vars, "", &out, &errb)
+	e.onListen = func(addr string) {
+		t.Errorf("%q started a server on %s", args, addr)
+		cancel()
+	}
+	return run(ctx, args, e), errb.String()
+}
+
 type testServer struct {
 	URL    string
 	Stdout *syncBuffer

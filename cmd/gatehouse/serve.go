@@ -80,7 +80,7 @@ func (sc *serveConfig) validate(key []byte) error {
 		}
 	}
 	if key == nil {
-		errs = append(errs, errors.New("no server key: set GATEHOUSE_SECRET_KEY (hex or base64, at least 32 bytes) or GATEHOUSE_SECRET_KEY_FILE"))
+		errs = append(errs, errors.New("no server key: set GATEHOUSE_SECRET_KEY (random, at least 32 bytes, hex or base64: make one with openssl rand -hex 32) or GATEHOUSE_SECRET_KEY_FILE"))
 	}
 	if sc.accessTTL < time.Second || sc.accessTTL > 24*time.Hour {
 		errs = append(errs, errors.New("--access-token-ttl must be between 1s and 24h"))
