@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/secret"
@@ -18,35 +20,68 @@ import (
 
 // loadKey finds the server key: GATEHOUSE_SECRET_KEY, GATEHOUSE_SECRET_KEY_FILE,
 // or the key file that serve --dev created in dataDir (skipped when dataDir
-// is empty). It returns nil and no error when there is none.
-func loadKey(getenv func(string) string, dataDir string) ([]byte, error) {
+// is empty). It returns nil and no error when there is none, and a warning
+// for the operator when the key file is open to its group.
+func loadKey(getenv func(string) string, dataDir string) (key []byte, warning string, err error) {
 	if v := getenv("GATEHOUSE_SECRET_KEY"); v != "" {
 		k, err := decodeKey(v)
 		if err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: %w", err)
+			return nil, "", fmt.Errorf("GATEHOUSE_SECRET_KEY: %w", err)
 		}
-		return k, nil
+		return k, "", nil
 	}
 	path := getenv("GATEHOUSE_SECRET_KEY_FILE")
 	source := "GATEHOUSE_SECRET_KEY_FILE"
 	if path == "" {
 		if dataDir == "" {
-			return nil, nil
+			return nil, "", nil
 		}
 		path, source = filepath.Join(dataDir, keyFileName), "key file"
 	}
-	b, err := os.ReadFile(path)
+	b, groupOpen, err := readKeyFile(path)
 	if errors.Is(err, fs.ErrNotExist) && source == "key file" {
-		return nil, nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
+		return nil, "", fmt.Errorf("%s: %w", source, err)
 	}
 	k, err := decodeKey(string(b))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", source, path, err)
+		return nil, "", fmt.Errorf("%s %s: %w", source, path, err)
 	}
-	return k, nil
+	if groupOpen != 0 {
+		warning = fmt.Sprintf("%s %s can be read or changed by its group (mode %04o): chmod 600 it unless that group is this server's alone", source, path, groupOpen)
+	}
+	return k, warning, nil
+}
+
+// readKeyFile reads a key file that other users can neither read nor
+// change, and returns its mode when its group can. The mode checked is the
+// open file's, so it is the mode of the bytes read.
+func readKeyFile(path string) (b []byte, groupOpen fs.FileMode, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	perm := fi.Mode().Perm()
+	if runtime.GOOS == "windows" {
+		perm = 0o600 // no Unix modes: Go reports 0666 for every writable file
+	}
+	if perm&0o006 != 0 {
+		return nil, 0, fmt.Errorf("%s can be read or changed by other users (mode %04o): make it private with: chmod 600 %s", path, perm, path)
+	}
+	if b, err = io.ReadAll(f); err != nil {
+		return nil, 0, err
+	}
+	if perm&0o060 != 0 {
+		groupOpen = perm
+	}
+	return b, groupOpen, nil
 }
 
 // decodeKey accepts a hex or base64 encoding of at least 32 bytes that

@@ -67,3 +67,90 @@ func TestWeakServerKeysAreRefused(t *testing.T) {
 		srv.stop()
 	}
 }
+
+// writeKeyFile writes a random key to a new file of exactly mode perm
+// (whatever the umask) and returns its path and the key.
+func writeKeyFile(t *testing.T, perm os.FileMode) (string, string) {
+	t.Helper()
+	key := randomHexKey(t)
+	path := filepath.Join(t.TempDir(), "gatehouse.key")
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil {
+		t.Fatal(err)
+	}
+	return path, key
+}
+
+// A key file that other users can read (or change) is refused, by serve
+// and by the administration commands, with the path and the fix; one that
+// its group can read starts with one warning; a private one starts
+// without a word.
+func TestKeyFileReadableByOthersIsRefused(t *testing.T) {
+	for _, perm := range []os.FileMode{0o644, 0o604, 0o602, 0o666} {
+		path, key := writeKeyFile(t, perm)
+		vars := map[string]string{"GATEHOUSE_SECRET_KEY_FILE": path}
+		code, errOut := runRefused(t, t.TempDir(), vars, "serve", "--addr", "127.0.0.1:0", "--issuer", "https://id.example.com")
+		wantKeyRefusal(t, code, errOut, key, path+" can be read or changed by other users", "chmod 600 "+path)
+	}
+
+	path, key := writeKeyFile(t, 0o640)
+	vars := map[string]string{"GATEHOUSE_SECRET_KEY_FILE": path}
+	srv := startServer(t, t.TempDir(), vars, "--issuer", "https://id.example.com")
+	srv.stop()
+	if warns := linesWith(srv.Stderr.String(), path); len(warns) != 1 || !strings.Contains(warns[0], "level=WARN") ||
+		!strings.Contains(warns[0], "can be read or changed by its group") || !strings.Contains(warns[0], "chmod 600") {
+		t.Errorf("a group-readable key file: %q, want one warning", warns)
+	}
+	assertNoSecretsIn(t, "the server log", []byte(srv.Stderr.String()), []string{key})
+
+	path, _ = writeKeyFile(t, 0o600)
+	vars = map[string]string{"GATEHOUSE_SECRET_KEY_FILE": path}
+	srv = startServer(t, t.TempDir(), vars, "--issuer", "https://id.example.com")
+	srv.stop()
+	if strings.Contains(srv.Stderr.String(), "level=WARN") {
+		t.Errorf("a private key file: %s", srv.Stderr.String())
+	}
+}
+
+// The key file serve --dev made is held to the same rule, by the dev
+// server and by the commands that use it.
+func TestDevKeyFileReadableByOthersIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	startServer(t, dir, nil, "--dev").stop()
+	path := filepath.Join(dir, keyFileName)
+	if code, out, errOut := runCmd(t, dir, nil, "", "app", "list"); code != 0 || errOut != "" {
+		t.Fatalf("app list beside a private dev key file: exit %d %q %q", code, out, errOut)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, errOut := runRefused(t, dir, nil, "serve", "--addr", "127.0.0.1:0", "--dev")
+	wantKeyRefusal(t, code, errOut, string(key), path+" can be read or changed by other users", "chmod 600 "+path)
+	code, _, errOut = runCmd(t, dir, nil, "", "app", "list")
+	wantKeyRefusal(t, code, errOut, string(key), path+" can be read or changed by other users")
+
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCmd(t, dir, nil, "", "app", "list")
+	if code != 0 || len(linesWith(errOut, path)) != 1 || !strings.HasPrefix(errOut, "gatehouse: warning: ") {
+		t.Errorf("app list beside a group-readable dev key file: exit %d %q, want one warning", code, errOut)
+	}
+}
+
+// linesWith returns the lines of s that contain sub.
+func linesWith(s, sub string) []string {
+	var out []string
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
+}

@@ -133,7 +133,7 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 	if sc.dev {
 		keyDir = c.dataDir
 	}
-	key, err := loadKey(e.getenv, keyDir)
+	key, warning, err := loadKey(e.getenv, keyDir)
 	if err != nil {
 		return err
 	}
@@ -141,6 +141,9 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 		return fmt.Errorf("cannot start: %w", err)
 	}
 	log := sc.logger(e)
+	if warning != "" {
+		log.WarnContext(ctx, warning)
+	}
 	ln, err := net.Listen("tcp", sc.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
