@@ -2,6 +2,9 @@ package main
 
 import (
 	"crypto/rand"
+	"errors"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,4 +156,37 @@ func linesWith(s, sub string) []string {
 		}
 	}
 	return out
+}
+
+// serve --dev, plain http with a demo account, refuses to listen anywhere
+// but on loopback, and says so before it creates its data directory or key
+// file. Loopback addresses start it (the positive control), and a
+// production server may listen on every interface.
+func TestDevServerRefusesANonLoopbackAddr(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.168.1.20:8080", "10.0.0.5:0", "example.com:8080", "localhost.example.com:0", "gatehouse.local:0"} {
+		dir := filepath.Join(t.TempDir(), "data")
+		code, errOut := runRefused(t, dir, nil, "serve", "--dev", "--addr", addr)
+		if code == 0 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "--addr "+addr+" is not a loopback address") {
+			t.Errorf("serve --dev --addr %s: exit %d %q, want a one-line refusal", addr, code, errOut)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("serve --dev --addr %s created its data directory before refusing", addr)
+		}
+	}
+	loopback := []string{"127.0.0.1:0", "localhost:0"}
+	if ln, err := net.Listen("tcp", "[::1]:0"); err == nil {
+		ln.Close()
+		loopback = append(loopback, "[::1]:0")
+	} else {
+		t.Log("no IPv6 loopback here: [::1] not tried")
+	}
+	for _, addr := range loopback {
+		srv := startServer(t, t.TempDir(), nil, "--dev", "--addr", addr)
+		if r := send(t, "GET", srv.URL+"/healthz", "", "", nil); r.status != 200 {
+			t.Errorf("serve --dev --addr %s: healthz %d", addr, r.status)
+		}
+		srv.stop()
+	}
+	vars := map[string]string{"GATEHOUSE_SECRET_KEY": randomHexKey(t)}
+	startServer(t, t.TempDir(), vars, "--addr", "0.0.0.0:0", "--issuer", "https://id.example.com").stop()
 }
