@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +51,32 @@ func runCmd(t testing.TB, dataDir string, vars map[string]string, stdin string, 
 	var out, errb syncBuffer
 	code := run(t.Context(), args, testEnv(dataDir, vars, stdin, &out, &errb))
 	return code, out.String(), errb.String()
+}
+
+// randomHexKey returns a fresh server key, hex, as 'openssl rand -hex 32'
+// makes one. Tests never use a fixed key: one that looks like a real
+// secret trains readers to commit secrets, and a patterned one is refused.
+func randomHexKey(t testing.TB) string {
+	t.Helper()
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return hex.EncodeToString(k)
+}
+
+// runRefused runs a command line that must be refused. Should it start a
+// server instead, the server stops at once and the test fails, rather than
+// waiting for the test's deadline.
+func runRefused(t *testing.T, dataDir string, vars map[string]string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errb syncBuffer
+	e := testEnv(dataDir, vars, "", &out, &errb)
+	e.onListen = func(addr string) {
+		t.Errorf("%q started a server on %s", args, addr)
+		cancel()
+	}
+	return run(ctx, args, e), errb.String()
 }
 
 type testServer struct {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -25,9 +24,7 @@ type httpsFixture struct {
 func newHTTPSFixture(t *testing.T) *httpsFixture {
 	t.Helper()
 	dir := t.TempDir()
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	vars := map[string]string{"GATEHOUSE_SECRET_KEY": hex.EncodeToString(key)}
+	vars := map[string]string{"GATEHOUSE_SECRET_KEY": randomHexKey(t)}
 	h := &httpsFixture{user: "alice", password: rand.Text()}
 	h.srv = startServer(t, dir, vars, "--issuer", httpsIssuer)
 	must := func(stdin string, args ...string) string {

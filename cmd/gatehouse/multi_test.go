@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -91,9 +90,7 @@ func TestMultiInstancePostgres(t *testing.T) {
 		t.Skip("starts three servers")
 	}
 	dsn := pgtest.DSN(t)
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	key := hex.EncodeToString(k)
+	key := randomHexKey(t)
 	vars := map[string]string{"GATEHOUSE_SECRET_KEY": key, "GATEHOUSE_DB": dsn}
 	if code, _, errOut := runCmd(t, t.TempDir(), vars, "", "migrate"); code != 0 {
 		t.Fatalf("migrate: %s", errOut)

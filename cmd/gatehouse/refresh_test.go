@@ -242,7 +242,7 @@ func (f *flowFixture) introspectAs(t *testing.T, _ createdApp, token string) boo
 // (issue 9 finding 2), and a refresh would be a use.
 func (f *flowFixture) liveRefresh(t *testing.T, rt string) bool {
 	t.Helper()
-	key, err := loadKey(func(string) string { return "" }, f.dir)
+	key, _, err := loadKey(func(string) string { return "" }, f.dir)
 	if err != nil || key == nil {
 		t.Fatalf("server key: %v", err)
 	}

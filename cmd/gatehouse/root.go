@@ -101,9 +101,12 @@ func isPostgres(dsn string) bool {
 // withServer opens and migrates the store, builds the protocol engine with
 // the server key, runs f and closes the store.
 func withServer(ctx context.Context, c *common, e env, f func(*oauth.Server) error) error {
-	key, err := loadKey(e.getenv, c.dataDir)
+	key, warning, err := loadKey(e.getenv, c.dataDir)
 	if err != nil {
 		return err
+	}
+	if warning != "" {
+		fmt.Fprintln(e.stderr, "gatehouse: warning: "+warning)
 	}
 	if key == nil {
 		return fmt.Errorf("no server key: set GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, or run 'gatehouse serve --dev' once to create %s", filepath.Join(c.dataDir, keyFileName))

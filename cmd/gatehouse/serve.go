@@ -81,8 +81,13 @@ func (sc *serveConfig) validate(key []byte) error {
 			errs = append(errs, fmt.Errorf("--issuer: %w", err))
 		}
 	}
-	if key == nil {
-		errs = append(errs, errors.New("no server key: set GATEHOUSE_SECRET_KEY (hex or base64, at least 32 bytes) or GATEHOUSE_SECRET_KEY_FILE"))
+	if sc.dev {
+		if err := devAddr(sc.addr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if key == nil && !sc.dev {
+		errs = append(errs, errors.New("no server key: set GATEHOUSE_SECRET_KEY (random, at least 32 bytes, hex or base64: make one with openssl rand -hex 32) or GATEHOUSE_SECRET_KEY_FILE"))
 	}
 	if sc.accessTTL < time.Second || sc.accessTTL > 24*time.Hour {
 		errs = append(errs, errors.New("--access-token-ttl must be between 1s and 24h"))
@@ -115,6 +120,20 @@ func (sc *serveConfig) validate(key []byte) error {
 	return errors.Join(errs...)
 }
 
+// devAddr refuses a --dev listening address other than loopback: the dev
+// server speaks plain http, prints its demo account's password and serves
+// /metrics on its listener, all meant for this machine only.
+func devAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s must be HOST:PORT, as in 127.0.0.1:8080", addr)
+	}
+	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("--addr %s is not a loopback address: serve --dev listens only on 127.0.0.1, [::1] or localhost (plain http, a demo account); anywhere else, serve without --dev with an https issuer", addr)
+}
+
 func (sc *serveConfig) logger(e env) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(sc.logLevel))
@@ -127,25 +146,31 @@ func (sc *serveConfig) logger(e env) *slog.Logger {
 }
 
 func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
-	if sc.dev {
-		if err := ensureDevKey(c.dataDir); err != nil {
-			return err
-		}
-	}
 	// Only --dev falls back to the key file in the data directory: a
 	// production server never runs on a dev key by accident.
 	keyDir := ""
 	if sc.dev {
 		keyDir = c.dataDir
 	}
-	key, err := loadKey(e.getenv, keyDir)
+	key, warning, err := loadKey(e.getenv, keyDir)
 	if err != nil {
 		return err
 	}
 	if err := sc.validate(key); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
+	if key == nil { // serve --dev in a new data directory: validate refuses it otherwise
+		if err := ensureDevKey(c.dataDir); err != nil {
+			return err
+		}
+		if key, warning, err = loadKey(e.getenv, c.dataDir); err != nil {
+			return err
+		}
+	}
 	log := sc.logger(e)
+	if warning != "" {
+		log.WarnContext(ctx, warning)
+	}
 	ln, err := net.Listen("tcp", sc.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
