@@ -44,6 +44,10 @@ func weakKeys() []struct{ name, key, why string } {
 		{"44 capitals, a pangram", "THEQUICKBROWNFOXJUMPSOVERTHELAZYDOGAGAINNOW", "all capitals"},
 		{"44 characters of words", "ThisIsTheGatehouseServerKeyPleaseKeepItSafe1", "reads like words"},
 		{"44 characters of words, lowercase", "gatehouseproductionserverkeydonotsharethis42", "reads like words"},
+		{"words in camel case and a year", "MyCompanyGatehouseProductionSecretKey2024abc", "reads like words"},
+		{"words in capitals and a date", "MYGATEHOUSESERVERKEYFORPRODUCTIONUSE20250101", "reads like words"},
+		{"words with dashes", "my-company-gatehouse-production-key-2024-abc", "reads like words"},
+		{"a password pattern", "Summer2024Summer2024Password1234Gatehouse//a", "reads like words"},
 	}
 }
 
