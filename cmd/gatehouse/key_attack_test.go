@@ -110,7 +110,8 @@ func TestKeyFileReadableByOthersIsRefused(t *testing.T) {
 
 	path, _ = writeKeyFile(t, 0o600)
 	vars = map[string]string{"GATEHOUSE_SECRET_KEY_FILE": path}
-	srv = startServer(t, t.TempDir(), vars, "--issuer", "https://id.example.com")
+	// With a trusted proxy, as behind TLS it should be: no other warning.
+	srv = startServer(t, t.TempDir(), vars, "--issuer", "https://id.example.com", "--trusted-proxy", "10.0.0.1")
 	srv.stop()
 	if strings.Contains(srv.Stderr.String(), "level=WARN") {
 		t.Errorf("a private key file: %s", srv.Stderr.String())
