@@ -20,6 +20,7 @@ const (
 	codeAdminShutdown        = "57P01"
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
+	codeIdleSessionTimeout   = "57P05"
 )
 
 // mapErr turns driver errors into store sentinels: no row is

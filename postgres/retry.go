@@ -76,14 +76,20 @@ func nothingSent(err error) bool {
 // lostConnection reports whether err means the session with the server
 // ended: the server ended it with a FATAL error (57P01 admin_shutdown, as
 // pg_terminate_backend and a fast shutdown send; 57P02 crash_shutdown;
-// 57P03 cannot_connect_now), or reading or writing the socket failed.
+// 57P03 cannot_connect_now; 57P05 idle_session_timeout, when an operator
+// sets idle_session_timeout shorter than the pool's idle time), or reading
+// or writing the socket failed.
 // pgconn closes a connection after any such error, so the session is over
 // on both sides, and PostgreSQL rolls back a transaction whose session ends
 // before it committed.
 func lostConnection(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return pe.Code == codeAdminShutdown || pe.Code == codeCrashShutdown || pe.Code == codeCannotConnectNow
+		switch pe.Code {
+		case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow, codeIdleSessionTimeout:
+			return true
+		}
+		return false
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)

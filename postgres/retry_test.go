@@ -52,12 +52,14 @@ func TestRetryClassifies(t *testing.T) {
 		{"AdminShutdownBeforeCommit", postgres.Rerunnable(fatal("57P01")), 2, false},
 		{"CrashShutdownBeforeCommit", postgres.Rerunnable(fatal("57P02")), 2, false},
 		{"CannotConnectNowBeforeCommit", postgres.Rerunnable(fatal("57P03")), 2, false},
+		{"IdleSessionTimeoutBeforeCommit", postgres.Rerunnable(fatal("57P05")), 2, false},
 		{"ResetBeforeCommit", postgres.Rerunnable(reset), 2, false},
 		{"EOFBeforeCommit", postgres.Rerunnable(fmt.Errorf("receive: %w", io.ErrUnexpectedEOF)), 2, false},
 
 		// Lost while COMMIT, or a write in autocommit, was in flight.
 		{"AdminShutdownAtCommit", fatal("57P01"), 1, true},
 		{"CrashShutdownAtCommit", fatal("57P02"), 1, true},
+		{"IdleSessionTimeoutAtCommit", fatal("57P05"), 1, true},
 		{"ResetAtCommit", reset, 1, true},
 		{"EOFAtCommit", io.EOF, 1, true},
 		{"WrappedResetAtCommit", fmt.Errorf("commit: %w", reset), 1, true},
