@@ -45,7 +45,14 @@ func (f *fixture) token(t *testing.T, a createdApp, scope string) string {
 
 func (f *fixture) active(t *testing.T, caller createdApp, token string) map[string]any {
 	t.Helper()
-	status, body := postForm(t, f.srv.URL+"/introspect", caller.ClientID, caller.ClientSecret, url.Values{"token": {token}})
+	return introspectAt(t, f.srv.URL, caller, token)
+}
+
+// introspectAt introspects token at the server at base as caller and
+// returns the whole answer, which must be a 200.
+func introspectAt(t *testing.T, base string, caller createdApp, token string) map[string]any {
+	t.Helper()
+	status, body := postForm(t, base+"/introspect", caller.ClientID, caller.ClientSecret, url.Values{"token": {token}})
 	if status != 200 {
 		t.Fatalf("introspect: %d %v", status, body)
 	}

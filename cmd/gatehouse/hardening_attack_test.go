@@ -17,11 +17,7 @@ import (
 // introspectBody introspects token as caller and returns the whole answer.
 func (f *flowFixture) introspectBody(t *testing.T, caller createdApp, token string) map[string]any {
 	t.Helper()
-	status, body := postForm(t, f.srv.URL+"/introspect", caller.ClientID, caller.ClientSecret, url.Values{"token": {token}})
-	if status != 200 {
-		t.Fatalf("introspect: %d %v", status, body)
-	}
-	return body
+	return introspectAt(t, f.srv.URL, caller, token)
 }
 
 func wantInactive(t *testing.T, name string, body map[string]any) {
