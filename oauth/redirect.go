@@ -64,6 +64,9 @@ func checkRegisteredQuery(raw string, u *url.URL) error {
 		return fmt.Errorf("redirect URI %s: the query is not a valid form (name=value pairs joined by &)", quote(raw))
 	}
 	for name := range q {
+		if oddName(name) {
+			return fmt.Errorf("redirect URI %s: a query parameter name has a bracket or a control character, which frameworks read as another name", quote(raw))
+		}
 		if k, ok := responseParam(name); ok {
 			return fmt.Errorf("redirect URI %s: the query must not set %s, a parameter of the authorization response", quote(raw), k)
 		}
@@ -71,27 +74,36 @@ func checkRegisteredQuery(raw string, u *url.URL) error {
 	return nil
 }
 
+// oddName reports whether a query name has a control character or a
+// bracket, which no honest redirect URI needs and which frameworks read as
+// another name: PHP cuts a name at NUL and reads "code[]" as code; Express's
+// qs and Rack read "[code]", "code]" and "]code" as code.
+func oddName(name string) bool {
+	return strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f || r == '[' || r == ']' })
+}
+
 // responseParam reports which response parameter a query name may be read
-// as by some client's framework: in any case (some read names without
-// regard to case), with spaces and control characters around it dropped,
-// and with PHP's renamings (a '.' or ' ' read as '_', "code[]" as code).
+// as by some client's framework: in any case (some frameworks read names
+// without regard to case; 'ſ', 'ı' and the Kelvin sign fold to ASCII
+// letters), with spaces around it dropped, with PHP's renamings ('.' and
+// ' ' read as '_'), or cut at a '.' (qs with allowDots reads "code.x" as
+// code).
 func responseParam(name string) (string, bool) {
-	n := strings.TrimFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f })
-	if i := strings.IndexByte(n, '['); i > 0 {
-		n = n[:i]
-	}
-	n = strings.Map(func(r rune) rune {
-		switch {
-		case r == '.' || r == ' ':
+	n := strings.Map(func(r rune) rune {
+		switch r {
+		case 'ı':
+			return 'i'
+		case '.', ' ':
 			return '_'
-		case r < ' ' || r == 0x7f:
-			return -1
 		}
 		return r
-	}, n)
+	}, strings.TrimSpace(name))
+	cut, _, _ := strings.Cut(strings.TrimSpace(name), ".")
 	for _, k := range responseParams {
-		if strings.EqualFold(n, k) {
-			return k, true
+		for _, candidate := range []string{n, cut} {
+			if strings.EqualFold(candidate, k) {
+				return k, true
+			}
 		}
 	}
 	return "", false

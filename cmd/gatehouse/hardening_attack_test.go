@@ -168,10 +168,14 @@ func TestRegisteredQueryMayNotPresetResponseParameters(t *testing.T) {
 		// Names that some framework reads as a response parameter.
 		"CODE=1", "State=1", "+code=1", "%20code=1", "code%20=1", "code%00=1", "code[]=1",
 		"error.uri=x", "error%20description=x", "%C5%BFtate=1", // ſ folds to s
+		// Found by the second outside attack: Express (qs), Rack and PHP
+		// read these as error, state, code and iss.
+		"[error]=access_denied&[error_description]=call+us&[state]=x", "%5Bcode%5D=1", "code]=1", "]code=1",
+		"code%00x=1", "%C4%B1ss=x", "code.x=1",
 	} {
 		uri := "https://q.example/cb?" + q
 		code, _, errOut := runCmd(t, f.dir, nil, "", "app", "create", "--name", "Q", "--type", "public", "--scope", "read", "--redirect-uri", uri)
-		if code == 0 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "q.example") {
+		if code == 0 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "q.example") || strings.Contains(errOut, "\x00") {
 			t.Errorf("registered %q: exit %d %q", uri, code, errOut)
 		}
 	}
