@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -251,7 +252,12 @@ func (a *API) throttled(r *http.Request, ca oauth.ClientAuth, name string) {
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := oauth.AsError(err)
-	if !ok {
+	switch {
+	case ok:
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away: nobody reads the answer, nothing failed.
+		a.Log.InfoContext(r.Context(), "request cancelled by the client", "path", r.URL.Path)
+	default:
 		a.Log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "err", err)
 	}
 	writeJSONError(w, e)

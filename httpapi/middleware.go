@@ -65,13 +65,21 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Instrument gives each request an id, recovers from panics with a bare
 // server_error, logs one access line and records metrics. The access line
 // holds the path only: a query string could carry a token.
+// RequestTimeout bounds the work of one request (the server's
+// WriteTimeout is 30 s).
+const RequestTimeout = 20 * time.Second
+
 func Instrument(next http.Handler, log *slog.Logger, m *Metrics, proxies ratelimit.Proxies) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
 		// Where the request came from is decided once, here, for the logs
 		// and every limit after.
-		r = proxies.Remember(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		// RequestTimeout bounds the work of a request, a hung database's
+		// included: it then answers 503, within the server's WriteTimeout.
+		reqCtx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey, id), RequestTimeout)
+		defer cancel()
+		r = proxies.Remember(r.WithContext(reqCtx))
 		ctx := r.Context()
 		h := w.Header()
 		h.Set("X-Request-Id", id)

@@ -144,6 +144,11 @@ func bearerToken(h http.Header) (string, bool) {
 }
 
 func bearerError(w http.ResponseWriter, e *oauth.Error) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+e.Code+`"`)
+	switch e.Code {
+	case oauth.CodeInvalidRequest, oauth.CodeInvalidToken: // RFC 6750 §3.1's codes
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+e.Code+`"`)
+	default: // the server failed, not the token
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
 	writeJSONError(w, e)
 }

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -85,7 +86,7 @@ func AsError(err error) (*Error, bool) {
 	if errors.As(err, &e) {
 		return e, true
 	}
-	if errors.Is(err, gatehouse.ErrUnavailable) {
+	if errors.Is(err, gatehouse.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		return Errorf(CodeTemporarilyUnavailable, "the database is unavailable; try again shortly"), false
 	}
 	return Errorf(CodeServerError, "the server could not complete the request"), false

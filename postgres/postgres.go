@@ -15,6 +15,10 @@ import (
 // defaultMaxConns is the pool size when the DSN sets no pool_max_conns.
 const defaultMaxConns = 8
 
+// defaultConnectTimeout bounds a new connection, the startup exchange
+// included, when the DSN sets no connect_timeout.
+const defaultConnectTimeout = 5 * time.Second
+
 // Store is a gatehouse.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
@@ -35,7 +39,8 @@ var _ gatehouse.Store = (*Store)(nil)
 // Open connects to the database dsn, a PostgreSQL URL
 // (postgres://user@host:5432/db?sslmode=verify-full) or keyword/value string
 // as pgxpool.ParseConfig reads it. The pool has at most pool_max_conns
-// connections, 8 when the DSN does not say; every other setting of the DSN
+// connections, 8 when the DSN does not say, and a connection is given
+// connect_timeout, 5 s when the DSN does not say; every other setting of the DSN
 // (TLS, search_path, options=-c statement_timeout=5s, …) applies unchanged.
 // Open checks that the server answers; it does not migrate the schema, call
 // Migrate.
@@ -46,6 +51,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if !setsMaxConns(dsn) {
 		cfg.MaxConns = defaultMaxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A database that accepts the TCP connection and never answers
+		// must not hold requests for ever.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	s := &Store{start: time.Now()}
 	cfg.ShouldPing = s.shouldPing

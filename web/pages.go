@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -82,7 +83,7 @@ func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, ti
 // serverError logs err once and shows a page without detail.
 func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	p.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
-	if errors.Is(err, gatehouse.ErrUnavailable) {
+	if errors.Is(err, gatehouse.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		w.Header().Set("Retry-After", "1")
 		p.errorPage(w, r, http.StatusServiceUnavailable, "Please try again", "The server could not reach its database. Please try again in a moment.")
 		return

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/httpapi"
 
 	"github.com/gatehouse/gatehouse/postgres/pgtest"
 )
@@ -24,6 +27,7 @@ type cutter struct {
 	mu       sync.Mutex
 	ln       net.Listener
 	conns    []net.Conn
+	hole     bool // accept connections and never answer (a hung database)
 }
 
 func newCutter(t *testing.T, upstream string) *cutter {
@@ -47,6 +51,15 @@ func (c *cutter) serve(ln net.Listener) {
 			down, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			c.mu.Lock()
+			hole := c.hole
+			c.mu.Unlock()
+			if hole {
+				c.mu.Lock()
+				c.conns = append(c.conns, down)
+				c.mu.Unlock()
+				continue
 			}
 			up, err := net.Dial("tcp", c.upstream)
 			if err != nil {
@@ -76,8 +89,24 @@ func (c *cutter) Cut() {
 	c.conns = nil
 }
 
+// Hang drops the open connections and accepts new ones that never answer.
+func (c *cutter) Hang() {
+	c.Cut()
+	c.mu.Lock()
+	c.hole = true
+	c.mu.Unlock()
+	c.listen()
+}
+
 // Restore accepts connections again, on the same address.
 func (c *cutter) Restore() {
+	c.mu.Lock()
+	c.hole = false
+	c.mu.Unlock()
+	c.listen()
+}
+
+func (c *cutter) listen() {
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		c.t.Fatal(err)
@@ -141,6 +170,17 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 		t.Fatalf("the server panicked: %s", log)
 	}
 
+	// A database that accepts connections and never answers: the request
+	// is bounded (connect_timeout, then the request's own timeout).
+	cut.Cut()
+	cut.Hang()
+	start := time.Now()
+	wantError(t, "a token request with the database hung", token(), http.StatusServiceUnavailable, "temporarily_unavailable")
+	if d := time.Since(start); d > httpapi.RequestTimeout+5*time.Second {
+		t.Errorf("a hung database held the request %v", d)
+	}
+
+	cut.Cut()
 	cut.Restore()
 	if r := token(); r.status != http.StatusOK {
 		t.Fatalf("after the database came back: %d %s", r.status, r.raw)
