@@ -94,8 +94,11 @@ func decodeKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("the server key must be at least %d bytes, hex or base64 encoded (make one with: openssl rand -hex 32)", secret.MinKeyLen)
 	}
 	w := keyWeakness(k)
-	if w == "" && inBase64 {
+	switch {
+	case w == "" && inBase64:
 		w = textWeakness(s)
+	case w == "":
+		w = hexWeakness(s)
 	}
 	if w != "" {
 		return nil, fmt.Errorf("the server key is too weak: %s; make a random one with: openssl rand -hex 32", w)
@@ -145,9 +148,10 @@ func ensureDevKey(dataDir string) error {
 
 // The rules below refuse what people use instead of a random key. Each
 // refuses a key made by crypto/rand, openssl rand or /dev/urandom with a
-// probability of at most 2^-40 (the bound is in the comment of each rule);
-// together they refuse a random 32-byte key with a probability under
-// 2^-39, 4e-13 by the exact tails. TestRandomKeysAreNeverWeak tries a
+// probability of at most 2^-36 (the bound is in the comment of each rule;
+// all but the word rule's are under 2^-43); together they refuse a random
+// 32-byte key with a probability under 2^-35 (3e-11), and about 1e-12 by
+// the word rule's observed spread. TestRandomKeysAreNeverWeak tries a
 // million.
 
 // keyWeakness says why k, a decoded server key of at least 32 bytes, was
@@ -170,8 +174,49 @@ func keyWeakness(k []byte) string {
 		// Counting (00 01 02 …) and other regular steps. The 31 steps of
 		// 32 random bytes are random too: P = 5e-16.
 		return "its bytes step in a regular pattern"
+	case longestRun(k) >= 8:
+		// Zero padding, or a value written over part of the key:
+		// P ≤ (n-7)·256^-7 < 2^-51.
+		return "it has a run of 8 or more equal bytes"
+	case distinct(every2(k, 0)) < 6 || distinct(every2(k, 1)) < 6:
+		// A counter of two-byte values (00 01 00 02 …): 16 random bytes
+		// take fewer than 6 values with P = 3e-15.
+		return "every other byte takes only a few values"
 	}
 	return ""
+}
+
+// hexWeakness says why s, a hex key, was not made by encoding random
+// bytes: digits alone (a number such as π, a date, a phone number) come
+// from random bytes with P = (10/16)^64 = 2^-43 for 32 bytes.
+func hexWeakness(s string) string {
+	if strings.Trim(s, "0123456789") == "" {
+		return "it is written in digits only (a number, not random bytes)"
+	}
+	return ""
+}
+
+// longestRun is the length of the longest run of equal bytes in b.
+func longestRun(b []byte) int {
+	best, run := 0, 0
+	for i := range b {
+		if i > 0 && b[i] == b[i-1] {
+			run++
+		} else {
+			run = 1
+		}
+		best = max(best, run)
+	}
+	return best
+}
+
+// every2 returns the bytes of b at positions off, off+2, off+4, ….
+func every2(b []byte, off int) []byte {
+	out := make([]byte, 0, len(b)/2+1)
+	for i := off; i < len(b); i += 2 {
+		out = append(out, b[i])
+	}
+	return out
 }
 
 // textWeakness says why s, a base64 key, was not made by encoding random
@@ -197,11 +242,11 @@ func textWeakness(s string) string {
 	case oneKind(v):
 		// P ≤ 2·(26/64)^42 + (10/64)^42 < 2^-53.
 		return "its characters are all lowercase letters, all capitals or all digits"
-	case wordScore(v) >= 40:
-		// P ≤ 2^-40, the likelihood-ratio bound: under any distribution P
-		// of character sequences, Pr[Π 64·P(c | …) ≥ 2^40] ≤ 2^-40 for
-		// uniform c. Random keys score -82 on average (s.d. 17): 40 is
-		// seven deviations away, and no key of 10^6 scored above 0.
+	case wordScore(v) >= 36:
+		// P ≤ 2^-36, the likelihood-ratio bound: under any distribution P
+		// of character sequences, Pr[Π 64·P(c | …) ≥ 2^36] ≤ 2^-36 for
+		// uniform c. Random keys score -84 on average (s.d. 17): 36 is
+		// seven deviations away, and no key of 10^6 scored above -6.
 		return "it reads like words, not like random characters"
 	}
 	return ""
@@ -336,10 +381,10 @@ const (
 // classTransitions[a][b] is the probability that a character of kind b
 // follows one of kind a: words run on in one case, digits come in runs.
 var classTransitions = [5][4]float64{
-	kindLower:  {0.85, 0.10, 0.04, 0.01},
-	kindUpper:  {0.45, 0.50, 0.04, 0.01},
-	kindDigit:  {0.10, 0.10, 0.78, 0.02},
-	kindSymbol: {0.40, 0.40, 0.15, 0.05},
+	kindLower:  {0.84, 0.10, 0.03, 0.03},
+	kindUpper:  {0.45, 0.49, 0.02, 0.04},
+	kindDigit:  {0.10, 0.10, 0.74, 0.06},
+	kindSymbol: {0.35, 0.45, 0.15, 0.05},
 	kindStart:  {0.50, 0.40, 0.08, 0.02},
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,23 @@ func weakKeys() []struct{ name, key, why string } {
 		{"words in capitals and a date", "MYGATEHOUSESERVERKEYFORPRODUCTIONUSE20250101", "reads like words"},
 		{"words with dashes", "my-company-gatehouse-production-key-2024-abc", "reads like words"},
 		{"a password pattern", "Summer2024Summer2024Password1234Gatehouse//a", "reads like words"},
+		// Found by the second outside attack.
+		{"a placeholder in capitals", "YOUR_SECRET_KEY_HERE_REPLACE_WITH_RANDOM_VAL", "reads like words"},
+		{"capitals with underscores", "MY_COMPANY_PRODUCTION_KEY_2024_SECRET_VALUE_", "reads like words"},
+		{"capitals with dashes", "MY-COMPANY-PRODUCTION-KEY-2024-SECRET-VALUE-", "reads like words"},
+		{"the digits of pi", "3141592653589793238462643383279502884197169399375105820974944592", "digits only"},
+		{"a digest padded with zeros", "da39a3ee5e6b4b0d3255bfef95601890afd80709" + strings.Repeat("0", 24), "run of 8 or more equal bytes"},
+		{"a two-byte counter", twoByteCounter(), "every other byte"},
 	}
+}
+
+// twoByteCounter is 00 01 00 02 … 00 10 in hex.
+func twoByteCounter() string {
+	var b strings.Builder
+	for i := 1; i <= 16; i++ {
+		fmt.Fprintf(&b, "%04x", i)
+	}
+	return b.String()
 }
 
 // TestKeyWeakness: each weak key is refused with its reason and how to make
@@ -100,7 +117,7 @@ var keyForms = []struct {
 // TestRandomKeysAreNeverWeak: a million keys from crypto/rand, 32 and 64
 // bytes, in every accepted encoding, are all accepted and decode to
 // themselves. The rules' bounds say a false refusal happens less than once
-// in 10^12 keys; this would see one in 10^6.
+// in 3·10^10 keys; this would see one in 10^6.
 func TestRandomKeysAreNeverWeak(t *testing.T) {
 	const n = 1_000_000
 	start := time.Now()
