@@ -174,6 +174,18 @@ func TestDevServerRefusesANonLoopbackAddr(t *testing.T) {
 			t.Errorf("serve --dev --addr %s created its data directory before refusing", addr)
 		}
 	}
+	// Found by the second outside attack: a bad port after the key was
+	// made, and /metrics on another interface.
+	for _, args := range [][]string{{"--addr", "127.0.0.1:8080 "}, {"--addr", "127.0.0.1:http"}, {"--metrics-addr", "0.0.0.0:0"}} {
+		dir := filepath.Join(t.TempDir(), "data")
+		code, errOut := runRefused(t, dir, nil, append([]string{"serve", "--dev"}, args...)...)
+		if code == 0 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, args[0]) {
+			t.Errorf("serve --dev %q: exit %d %q, want a one-line refusal", args, code, errOut)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("serve --dev %q created its data directory before refusing", args)
+		}
+	}
 	loopback := []string{"127.0.0.1:0", "localhost:0"}
 	if ln, err := net.Listen("tcp", "[::1]:0"); err == nil {
 		ln.Close()

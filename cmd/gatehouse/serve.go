@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,8 +83,13 @@ func (sc *serveConfig) validate(key []byte) error {
 		}
 	}
 	if sc.dev {
-		if err := devAddr(sc.addr); err != nil {
+		if err := devAddr("--addr", sc.addr); err != nil {
 			errs = append(errs, err)
+		}
+		if sc.metricsAddr != "" {
+			if err := devAddr("--metrics-addr", sc.metricsAddr); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if key == nil && !sc.dev {
@@ -123,15 +129,15 @@ func (sc *serveConfig) validate(key []byte) error {
 // devAddr refuses a --dev listening address other than loopback: the dev
 // server speaks plain http, prints its demo account's password and serves
 // /metrics on its listener, all meant for this machine only.
-func devAddr(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("--addr %s must be HOST:PORT, as in 127.0.0.1:8080", addr)
+func devAddr(flag, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%s %q must be HOST:PORT with a numeric port, as in 127.0.0.1:8080", flag, addr)
 	}
 	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback()) {
 		return nil
 	}
-	return fmt.Errorf("--addr %s is not a loopback address: serve --dev listens only on 127.0.0.1, [::1] or localhost (plain http, a demo account); anywhere else, serve without --dev with an https issuer", addr)
+	return fmt.Errorf("%s %s is not a loopback address: serve --dev listens only on 127.0.0.1, [::1] or localhost (plain http, a demo account); anywhere else, serve without --dev with an https issuer", flag, addr)
 }
 
 func (sc *serveConfig) logger(e env) *slog.Logger {
