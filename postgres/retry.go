@@ -150,6 +150,10 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 			s.lossRetries.Add(1)
 		case v == againOnce && ctx.Err() == nil:
 			return fmt.Errorf("%w: %w", gatehouse.ErrUnavailable, err) // lost twice, or no database
+		case v == giveUp && timedOut(err):
+			// statement_timeout or lock_timeout: the database is too slow
+			// or blocked, which the client may try again later.
+			return fmt.Errorf("%w: %w", gatehouse.ErrUnavailable, err)
 		case v != again:
 			return err
 		}
@@ -165,4 +169,12 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		case <-pause.C:
 		}
 	}
+}
+
+// timedOut reports whether the server cancelled a statement for a timeout
+// the operator set: 57014 query_canceled (statement_timeout) or 55P03
+// lock_not_available (lock_timeout).
+func timedOut(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "57014" || pe.Code == "55P03")
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/postgres/pgtest"
 	"github.com/jackc/pgx/v5"
@@ -213,5 +214,17 @@ func TestRetrySerializationFailure(t *testing.T) {
 	must(t, pool.QueryRow(ctx, `SELECT n FROM counter`).Scan(&n))
 	if n != 2 || failures == 0 {
 		t.Fatalf("counter = %d after %d serialization failures; want 2 after at least one", n, failures)
+	}
+}
+
+// TestTimeoutsAreUnavailable: a statement or lock timeout the operator set
+// is not retried, and is gatehouse.ErrUnavailable (a 503: try again later);
+// another server error is not (the positive control).
+func TestTimeoutsAreUnavailable(t *testing.T) {
+	for code, want := range map[string]bool{"57014": true, "55P03": true, "23505": false, "42601": false} {
+		err := postgres.Retry(t.Context(), func() error { return &pgconn.PgError{Severity: "ERROR", Code: code} })
+		if got := errors.Is(err, gatehouse.ErrUnavailable); got != want {
+			t.Errorf("%s: unavailable %v, want %v (%v)", code, got, want, err)
+		}
 	}
 }
