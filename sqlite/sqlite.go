@@ -34,6 +34,8 @@ type Store struct {
 	// connections, which WAL lets run beside the writer; for an in-memory
 	// database it is the write pool.
 	read *pool
+	// cp checkpoints the WAL off the request path; nil in memory.
+	cp *checkpointer
 	// keep holds an in-memory database open: memdb frees it with its last
 	// connection, and database/sql may discard a pooled connection. Nil for a
 	// file.
@@ -75,7 +77,9 @@ func openFile(ctx context.Context, path string) (*Store, error) {
 	wp := connParams()
 	wp.Set("_journal_mode", "WAL")
 	wp.Set("_synchronous", "NORMAL")
-	wp.Set("_txlock", "immediate") // BEGIN IMMEDIATE: take the write lock up front
+	wp.Set("_txlock", "immediate")             // BEGIN IMMEDIATE: take the write lock up front
+	wp.Add("_pragma", "wal_autocheckpoint(0)") // the checkpointer does it, off the request path
+	wp.Add("_pragma", "cache_size(-32768)")    // 32 MiB: the B-trees' inner pages stay cached
 	write, err := openPool(ctx, fileURI(path, wp), 1)
 	if err != nil {
 		return nil, err
@@ -86,11 +90,16 @@ func openFile(ctx context.Context, path string) (*Store, error) {
 	rp := connParams()
 	rp.Set("_synchronous", "NORMAL")
 	rp.Set("_query_only", "1")
+	rp.Add("_pragma", "cache_size(-8192)")
 	read, err := openPool(ctx, fileURI(path, rp), max(4, runtime.GOMAXPROCS(0)))
 	if err != nil {
 		return nil, errors.Join(err, write.Close())
 	}
-	return &Store{write: newPool(write), read: newPool(read)}, nil
+	cp, err := openPool(ctx, fileURI(path, connParams()), 1)
+	if err != nil {
+		return nil, errors.Join(err, read.Close(), write.Close())
+	}
+	return &Store{write: newPool(write), read: newPool(read), cp: newCheckpointer(cp, write, path+"-wal")}, nil
 }
 
 // openMemory opens a new in-memory database on the memdb VFS, where every
@@ -170,6 +179,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // connection is the last one and checkpoints the WAL.
 func (s *Store) Close() error {
 	var errs []error
+	if s.cp != nil {
+		errs = append(errs, s.cp.close())
+	}
 	if s.read != s.write {
 		errs = append(errs, s.read.close())
 	}
