@@ -84,14 +84,14 @@ func oddName(name string) bool {
 
 // responseParam reports which response parameter a query name may be read
 // as by some client's framework: in any case (some frameworks read names
-// without regard to case; 'ſ', 'ı' and the Kelvin sign fold to ASCII
-// letters), with spaces around it dropped, with PHP's renamings ('.' and
+// without regard to case; 'ſ', 'ı', 'İ' and the Kelvin sign fold or
+// lower to ASCII letters), with spaces around it dropped, with PHP's renamings ('.' and
 // ' ' read as '_'), or cut at a '.' (qs with allowDots reads "code.x" as
 // code).
 func responseParam(name string) (string, bool) {
 	n := strings.Map(func(r rune) rune {
 		switch r {
-		case 'ı':
+		case 'ı', 'İ':
 			return 'i'
 		case '.', ' ':
 			return '_'
@@ -100,7 +100,7 @@ func responseParam(name string) (string, bool) {
 	}, strings.TrimSpace(name))
 	cut, _, _ := strings.Cut(strings.TrimSpace(name), ".")
 	for _, k := range responseParams {
-		for _, candidate := range []string{n, cut} {
+		for _, candidate := range []string{n, strings.ToLower(n), cut} {
 			if strings.EqualFold(candidate, k) {
 				return k, true
 			}

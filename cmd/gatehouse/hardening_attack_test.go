@@ -172,6 +172,7 @@ func TestRegisteredQueryMayNotPresetResponseParameters(t *testing.T) {
 		// read these as error, state, code and iss.
 		"[error]=access_denied&[error_description]=call+us&[state]=x", "%5Bcode%5D=1", "code]=1", "]code=1",
 		"code%00x=1", "%C4%B1ss=x", "code.x=1",
+		"%C4%B0ss=x", // İ lowers to i in Go and Java (the third outside attack)
 	} {
 		uri := "https://q.example/cb?" + q
 		code, _, errOut := runCmd(t, f.dir, nil, "", "app", "create", "--name", "Q", "--type", "public", "--scope", "read", "--redirect-uri", uri)
