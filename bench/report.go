@@ -44,8 +44,23 @@ type Report struct {
 	Notes  []string `json:"notes,omitempty"`
 }
 
-// Finish counts the errors and explains the runs that ended early or failed.
+// clientBound is the load generator's CPU (in cores, pinned to one) from
+// which a run measures the load generator rather than the target.
+const clientBound = 0.9
+
+// Finish counts the errors and explains the runs that ended early or
+// failed, and the ceilings that the load generator could not saturate.
 func (r *Report) Finish() {
+	var bound []string
+	for _, row := range r.Scenarios {
+		if c := row.Ceiling.ClientCPU; c >= clientBound {
+			bound = append(bound, fmt.Sprintf("%s (%.0f %%)", row.Scenario, 100*c))
+		}
+	}
+	if len(bound) > 0 {
+		r.Notes = append(r.Notes, "the ceiling is client-bound for "+strings.Join(bound, ", ")+
+			": the load generator used a whole core, so the ceiling's true rate is higher and every fraction of it reads high")
+	}
 	for _, row := range r.Scenarios {
 		for _, m := range []struct {
 			target string
