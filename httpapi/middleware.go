@@ -62,13 +62,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Instrument gives each request an id, recovers from panics with a bare
-// server_error, logs one access line and records metrics. The access line
-// holds the path only: a query string could carry a token.
 // RequestTimeout bounds the work of one request (the server's
 // WriteTimeout is 30 s).
 const RequestTimeout = 20 * time.Second
 
+// Instrument gives each request an id and a deadline (RequestTimeout),
+// recovers from panics with a bare server_error, logs one access line and
+// records metrics. The access line holds the path only: a query string
+// could carry a token.
 func Instrument(next http.Handler, log *slog.Logger, m *Metrics, proxies ratelimit.Proxies) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

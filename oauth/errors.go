@@ -86,10 +86,18 @@ func AsError(err error) (*Error, bool) {
 	if errors.As(err, &e) {
 		return e, true
 	}
-	if errors.Is(err, gatehouse.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if Unavailable(err) {
 		return Errorf(CodeTemporarilyUnavailable, "the database is unavailable; try again shortly"), false
 	}
 	return Errorf(CodeServerError, "the server could not complete the request"), false
+}
+
+// Unavailable reports whether err is a failure the client may retry
+// later: the store could not reach its database (gatehouse.ErrUnavailable),
+// or the request ran out of time waiting for it. Protocol endpoints answer
+// it with 503 temporarily_unavailable, pages with a 503 page.
+func Unavailable(err error) bool {
+	return errors.Is(err, gatehouse.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // ErrInvalidClient is the one answer to every failed client authentication,

@@ -84,10 +84,10 @@ func oddName(name string) bool {
 
 // responseParam reports which response parameter a query name may be read
 // as by some client's framework: in any case (some frameworks read names
-// without regard to case; 'ſ', 'ı', 'İ' and the Kelvin sign fold or
-// lower to ASCII letters), with spaces around it dropped, with PHP's renamings ('.' and
-// ' ' read as '_'), or cut at a '.' (qs with allowDots reads "code.x" as
-// code).
+// without regard to case; 'ſ', 'ı', 'İ' and the Kelvin sign fold or lower
+// to ASCII letters), with spaces around it dropped, with PHP's renamings
+// ('.' and ' ' read as '_'), or cut at a '.' (qs with allowDots reads
+// "code.x" as code).
 func responseParam(name string) (string, bool) {
 	n := strings.Map(func(r rune) rune {
 		switch r {

@@ -60,8 +60,10 @@
 // connection ends. When the connection is lost while COMMIT, or a write in
 // autocommit (CreateToken, ConsumeCode, …), was in flight, the write may
 // have been applied or not, and a rerun could apply it twice: the call
-// fails with an error that says the outcome is unknown (errOutcomeUnknown),
-// and is not rerun. For a second after a lost connection the pool pings
+// fails with an error that says the outcome is unknown (errOutcomeUnknown,
+// wrapped in gatehouse.ErrUnavailable, which the server answers with 503),
+// and is not rerun. So do a connection lost twice, a database that cannot
+// be reached, and a statement or lock timeout. For a second after a lost connection the pool pings
 // every connection before handing it out, so that reruns and the next calls
 // do not get another dead one.
 //

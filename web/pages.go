@@ -2,14 +2,12 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 
-	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oauth"
 )
 
 //go:embed templates/*.html
@@ -83,7 +81,7 @@ func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, ti
 // serverError logs err once and shows a page without detail.
 func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	p.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
-	if errors.Is(err, gatehouse.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if oauth.Unavailable(err) {
 		w.Header().Set("Retry-After", "1")
 		p.errorPage(w, r, http.StatusServiceUnavailable, "Please try again", "The server could not reach its database. Please try again in a moment.")
 		return

@@ -55,6 +55,9 @@ func loadKey(getenv func(string) string, dataDir string) (key []byte, warning st
 	return k, warning, nil
 }
 
+// maxKeyFile bounds a key file's size.
+const maxKeyFile = 4096
+
 // readKeyFile reads a key file that other users can neither read nor
 // change, and returns its mode when its group can. The mode checked is the
 // open file's, so it is the mode of the bytes read.
@@ -75,8 +78,13 @@ func readKeyFile(path string) (b []byte, groupOpen fs.FileMode, err error) {
 	if perm&0o006 != 0 {
 		return nil, 0, fmt.Errorf("%s can be read or changed by other users (mode %04o): make it private with: chmod 600 %s", path, perm, path)
 	}
-	if b, err = io.ReadAll(f); err != nil {
+	// A key is a line of at most a few hundred characters: a file larger
+	// than maxKeyFile is not one, and is not read into memory.
+	if b, err = io.ReadAll(io.LimitReader(f, maxKeyFile+1)); err != nil {
 		return nil, 0, err
+	}
+	if len(b) > maxKeyFile {
+		return nil, 0, fmt.Errorf("%s is larger than %d bytes: not a key file", path, maxKeyFile)
 	}
 	if perm&0o060 != 0 {
 		groupOpen = perm

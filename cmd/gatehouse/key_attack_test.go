@@ -203,3 +203,23 @@ func TestDevServerRefusesANonLoopbackAddr(t *testing.T) {
 	vars := map[string]string{"GATEHOUSE_SECRET_KEY": randomHexKey(t)}
 	startServer(t, t.TempDir(), vars, "--addr", "0.0.0.0:0", "--issuer", "https://id.example.com").stop()
 }
+
+// A file far larger than any key (a log, a database named by mistake) is
+// refused without being read into memory; a key file is read (the
+// positive control is every other test that starts a server from one).
+func TestHugeKeyFileIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.key")
+	if err := os.WriteFile(path, append([]byte(randomHexKey(t)+"\n"), make([]byte, 1<<20)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"GATEHOUSE_SECRET_KEY_FILE": path}
+	code, errOut := runRefused(t, t.TempDir(), vars, "serve", "--addr", "127.0.0.1:0", "--issuer", "https://id.example.com")
+	if code == 0 || !strings.Contains(errOut, "not a key file") {
+		t.Fatalf("a 1 MiB key file: exit %d %q", code, errOut)
+	}
+	small, _ := writeKeyFile(t, 0o600)
+	getenv := func(name string) string { return map[string]string{"GATEHOUSE_SECRET_KEY_FILE": small}[name] }
+	if k, _, err := loadKey(getenv, ""); err != nil || len(k) != 32 {
+		t.Fatalf("a key file: %d bytes, %v", len(k), err)
+	}
+}
