@@ -137,6 +137,11 @@ type Store interface {
 	// concurrent callers succeeds. Expiry is the caller's rule, not the
 	// store's.
 	ConsumeCode(ctx context.Context, digest []byte, at time.Time) (Code, error)
+	// RedeemCode is ConsumeCode that also stores next (the tokens issued
+	// for the code) in the same transaction, so that a redemption is one
+	// commit. An error storing next (as for CreateToken: a revoked grant is
+	// ErrNotFound) changes nothing, and the code stays unused.
+	RedeemCode(ctx context.Context, digest []byte, at time.Time, next []Token) (Code, error)
 	// GetCode returns the code with that digest, used or not, or
 	// ErrNotFound.
 	GetCode(ctx context.Context, digest []byte) (Code, error)

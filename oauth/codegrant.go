@@ -51,17 +51,9 @@ func (s *Server) authorizationCode(ctx context.Context, c Client, req TokenReque
 	if !s.clock().Before(stored.ExpiresAt) {
 		return TokenResponse{}, errBadCode
 	}
-	stored, err = s.store.ConsumeCode(ctx, digest, s.clock())
-	switch {
-	case errors.Is(err, gatehouse.ErrNotFound):
-		return TokenResponse{}, errBadCode
-	case errors.Is(err, gatehouse.ErrAlreadyUsed):
-		// A concurrent redemption by the same app with the same verifier
-		// won: this one is a replay.
-		return TokenResponse{}, s.codeReplayed(ctx, stored)
-	case err != nil:
-		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
-	}
+	// The grant is read first: the refresh token's lifetime is bounded by
+	// its age. A revocation committed after this read still wins: the
+	// store writes no token into a revoked grant.
 	g, err := s.store.GetGrant(ctx, stored.GrantID)
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
@@ -69,7 +61,20 @@ func (s *Server) authorizationCode(ctx context.Context, c Client, req TokenReque
 	if !g.RevokedAt.IsZero() {
 		return TokenResponse{}, errBadCode
 	}
-	return s.issueUserTokens(ctx, c.App, g, stored.Scopes)
+	resp, tokens := s.userTokens(c.App, g, stored.Scopes)
+	// One commit consumes the code and stores the tokens (issue 10 item 5).
+	stored, err = s.store.RedeemCode(ctx, digest, s.clock(), tokens)
+	switch {
+	case errors.Is(err, gatehouse.ErrNotFound):
+		return TokenResponse{}, errBadCode // gone, or its grant revoked meanwhile
+	case errors.Is(err, gatehouse.ErrAlreadyUsed):
+		// A concurrent redemption by the same app with the same verifier
+		// won: this one is a replay.
+		return TokenResponse{}, s.codeReplayed(ctx, stored)
+	case err != nil:
+		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
+	}
+	return resp, nil
 }
 
 // checkCode verifies the bindings of a code (OAuth 2.1 §4.1.3; RFC 6749
@@ -108,29 +113,17 @@ func (s *Server) codeReplayed(ctx context.Context, code gatehouse.Code) error {
 	return errBadCode
 }
 
-// issueUserTokens mints an access token and, when the app may refresh, a
-// refresh token, both with the grant's scopes. The store refuses to write
-// into a grant revoked meanwhile (a replay of the code): that is a bad code.
-func (s *Server) issueUserTokens(ctx context.Context, app gatehouse.App, g gatehouse.Grant, scopes []string) (TokenResponse, error) {
-	at, _, err := s.mintAccess(ctx, app.ID, g.UserID, g.ID, scopes)
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return TokenResponse{}, errBadCode
-	}
-	if err != nil {
-		return TokenResponse{}, err
-	}
+// userTokens builds, for the caller to store, an access token and, when
+// the app may refresh, a refresh token, both with the grant's scopes.
+func (s *Server) userTokens(app gatehouse.App, g gatehouse.Grant, scopes []string) (TokenResponse, []gatehouse.Token) {
+	at, atok := s.newAccess(app.ID, g.UserID, g.ID, scopes, nil)
 	resp := TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()), Scope: strings.Join(scopes, " ")}
 	if !app.AllowsGrant(gatehouse.GrantRefreshToken) {
-		return resp, nil
+		return resp, []gatehouse.Token{atok}
 	}
 	rt, rtok := s.newRefresh(app.ID, g.UserID, g, scopes, nil)
-	if err := s.store.CreateToken(ctx, rtok); errors.Is(err, gatehouse.ErrNotFound) {
-		return TokenResponse{}, errBadCode
-	} else if err != nil {
-		return TokenResponse{}, fmt.Errorf("store refresh token: %w", err)
-	}
 	resp.RefreshToken = rt
-	return resp, nil
+	return resp, []gatehouse.Token{atok, rtok}
 }
 
 // newRefresh builds a refresh token that expires when idle, and never after

@@ -138,16 +138,6 @@ func (s *Server) clientCredentials(ctx context.Context, c Client, req TokenReque
 	}, nil
 }
 
-// mintAccess creates an access token and commits its digest before returning
-// it, so that no token is ever answered that the store does not hold.
-func (s *Server) mintAccess(ctx context.Context, appID, userID, grantID int64, scopes []string) (string, gatehouse.Token, error) {
-	raw, t := s.newAccess(appID, userID, grantID, scopes, nil)
-	if err := s.store.CreateToken(ctx, t); err != nil {
-		return "", gatehouse.Token{}, fmt.Errorf("store access token: %w", err)
-	}
-	return raw, t, nil
-}
-
 // newAccess builds an access token; the caller stores it.
 func (s *Server) newAccess(appID, userID, grantID int64, scopes []string, parent []byte) (string, gatehouse.Token) {
 	raw := secret.New(secret.AccessToken)

@@ -54,31 +54,55 @@ func (s *Store) GetCode(ctx context.Context, digest []byte) (gatehouse.Code, err
 // consumeCodeSQL marks an unused code used and returns it.
 const consumeCodeSQL = `UPDATE codes SET used_at = $1 WHERE digest = $2 AND used_at IS NULL RETURNING ` + codeColumns
 
-// ConsumeCode marks the code used at at and returns it. The mark is one
-// conditional UPDATE … RETURNING, which is atomic on its own: concurrent
-// callers queue on the row lock, and in READ COMMITTED each one after the
-// first re-checks used_at IS NULL on the row the first committed, finds it
-// false and gets no row. A caller without a row then reads the code in a new
-// statement (so a new snapshot, which has the winner's commit) and returns
-// it with gatehouse.ErrAlreadyUsed, or gatehouse.ErrNotFound if there is no
-// code. No explicit transaction is needed: the read only reports.
+// ConsumeCode marks the code used at at and returns it; see RedeemCode.
 func (s *Store) ConsumeCode(ctx context.Context, digest []byte, at time.Time) (gatehouse.Code, error) {
+	return s.redeem(ctx, "consume code", digest, at, nil)
+}
+
+// RedeemCode marks the code used at at, stores next and returns the code,
+// in one transaction. The mark is one conditional UPDATE … RETURNING:
+// concurrent callers queue on the row lock, and in READ COMMITTED each one
+// after the first re-checks used_at IS NULL on the row the first committed,
+// finds it false and gets no row. A caller without a row then reads the
+// code in a new statement (so a new snapshot, which has the winner's
+// commit) and returns it with gatehouse.ErrAlreadyUsed, or
+// gatehouse.ErrNotFound if there is no code. An insert of next that fails
+// (a revoked grant) rolls the mark back: nothing changes.
+func (s *Store) RedeemCode(ctx context.Context, digest []byte, at time.Time, next []gatehouse.Token) (gatehouse.Code, error) {
+	return s.redeem(ctx, "redeem code", digest, at, next)
+}
+
+// redeem is RedeemCode, with op naming the operation in its errors.
+func (s *Store) redeem(ctx context.Context, op string, digest []byte, at time.Time, next []gatehouse.Token) (gatehouse.Code, error) {
 	if err := requireTime(at); err != nil {
-		return gatehouse.Code{}, fmt.Errorf("postgres: consume code: %w", err)
+		return gatehouse.Code{}, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	var c gatehouse.Code
-	err := s.retry(ctx, func() (err error) {
-		c, err = one(ctx, s.pool, scanCode, consumeCodeSQL, millis(at), digest)
-		return err
-	})
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		c, err = readOne(ctx, s, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = $1`, digest)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		c, err = one(ctx, tx, scanCode, consumeCodeSQL, millis(at), digest)
 		if err == nil {
-			return c, fmt.Errorf("postgres: consume code: %w", gatehouse.ErrAlreadyUsed)
+			for _, t := range next {
+				if err := insertToken(ctx, tx, t); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
+		if !errors.Is(err, gatehouse.ErrNotFound) {
+			return err
+		}
+		c, err = one(ctx, tx, scanCode, `SELECT `+codeColumns+` FROM codes WHERE digest = $1`, digest)
+		if err != nil {
+			return err
+		}
+		return gatehouse.ErrAlreadyUsed
+	})
+	if errors.Is(err, gatehouse.ErrAlreadyUsed) {
+		return c, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	if err != nil {
-		return gatehouse.Code{}, fmt.Errorf("postgres: consume code: %w", err)
+		return gatehouse.Code{}, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	return c, nil
 }

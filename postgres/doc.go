@@ -19,7 +19,10 @@
 // read in Go followed by a write:
 //
 //   - ConsumeCode is one UPDATE … WHERE used_at IS NULL RETURNING: of many
-//     concurrent callers exactly one gets the row.
+//     concurrent callers exactly one gets the row. RedeemCode runs it and
+//     the inserts of the code's tokens in one transaction: it locks the
+//     code, then the grant (FOR SHARE, as CreateToken); a deadlock with
+//     another order is retried (40P01, below).
 //   - CreateToken into a grant is an INSERT … SELECT that locks the grant
 //     FOR SHARE and requires it unrevoked, and RevokeGrant revokes the grant
 //     and then, in a second statement (a fresh snapshot), its tokens; so no

@@ -79,6 +79,7 @@ func TestErrorsOnTheWire(t *testing.T) {
 		{"UnknownApp", "create token", s.CreateToken(ctx, unknownApp), gatehouse.ErrNotFound, "23503", unknownApp.Digest},
 		{"Missing", "get token", second(s.GetToken(ctx, digest("missing"))), gatehouse.ErrNotFound, "", digest("missing")},
 		{"ConsumeMissing", "consume code", second(s.ConsumeCode(ctx, digest("code"), t0)), gatehouse.ErrNotFound, "", digest("code")},
+		{"RedeemMissing", "redeem code", second(s.RedeemCode(ctx, digest("code"), t0, nil)), gatehouse.ErrNotFound, "", digest("code")},
 		{"DuplicateCredential", "create credential", credentialTwice(t, s, g.AppID), gatehouse.ErrAlreadyExists, "23505", digest("cred")},
 	}
 	for _, c := range checks {

@@ -54,23 +54,36 @@ func (s *Store) GetCode(ctx context.Context, digest []byte) (gatehouse.Code, err
 // consumeCodeSQL marks an unused code used and returns it.
 const consumeCodeSQL = `UPDATE codes SET used_at = ? WHERE digest = ? AND used_at IS NULL RETURNING ` + codeColumns
 
-// ConsumeCode marks the code used at at and returns it. The mark is one
-// conditional UPDATE … RETURNING, so exactly one of many concurrent callers
-// gets the row; the others read the code as stored and get
-// gatehouse.ErrAlreadyUsed with it. Both run in one write transaction, so the
-// code cannot change in between.
+// ConsumeCode marks the code used at at and returns it; see RedeemCode.
 func (s *Store) ConsumeCode(ctx context.Context, digest []byte, at time.Time) (gatehouse.Code, error) {
+	return s.redeem(ctx, "consume code", digest, at, nil)
+}
+
+// RedeemCode marks the code used at at, stores next and returns the code,
+// in one write transaction. The mark is one conditional UPDATE … RETURNING,
+// so exactly one of many concurrent callers gets the row; the others read
+// the code as stored and get gatehouse.ErrAlreadyUsed with it. An insert of
+// next that fails (a revoked grant) rolls the mark back: nothing changes.
+func (s *Store) RedeemCode(ctx context.Context, digest []byte, at time.Time, next []gatehouse.Token) (gatehouse.Code, error) {
+	return s.redeem(ctx, "redeem code", digest, at, next)
+}
+
+// redeem is RedeemCode, with op naming the operation in its errors.
+func (s *Store) redeem(ctx context.Context, op string, digest []byte, at time.Time, next []gatehouse.Token) (gatehouse.Code, error) {
 	if err := requireTime(at); err != nil {
-		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
+		return gatehouse.Code{}, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
-	sts, err := s.write.prepared(ctx, consumeCodeSQL)
+	sts, err := s.write.prepared(ctx, consumeCodeSQL, insertToken)
 	if err != nil {
-		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
+		return gatehouse.Code{}, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	var c gatehouse.Code
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		c, err = one(ctx, stmtQuerier{tx.StmtContext(ctx, sts[0])}, scanCode, "", millis(at), digest)
+		if err == nil {
+			return insertTokens(ctx, tx.StmtContext(ctx, sts[1]), next)
+		}
 		if !errors.Is(err, gatehouse.ErrNotFound) {
 			return err
 		}
@@ -81,10 +94,10 @@ func (s *Store) ConsumeCode(ctx context.Context, digest []byte, at time.Time) (g
 		return gatehouse.ErrAlreadyUsed
 	})
 	if errors.Is(err, gatehouse.ErrAlreadyUsed) {
-		return c, fmt.Errorf("sqlite: consume code: %w", err)
+		return c, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	if err != nil {
-		return gatehouse.Code{}, fmt.Errorf("sqlite: consume code: %w", err)
+		return gatehouse.Code{}, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	return c, nil
 }

@@ -31,29 +31,35 @@ func (s *Store) CreateGrant(ctx context.Context, g gatehouse.Grant) (gatehouse.G
 }
 
 // insertGrant stores g through q and returns it with its ID set.
+// insertGrantSQL stores a grant and returns its ID.
+const insertGrantSQL = `INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
+
 func insertGrant(ctx context.Context, q querier, g gatehouse.Grant) (gatehouse.Grant, error) {
-	id, err := one(ctx, q, scanID,
-		`INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+	id, err := one(ctx, q, scanID, insertGrantSQL,
 		g.UserID, g.AppID, joinScopes(g.Scopes), millis(g.CreatedAt), millis(g.RevokedAt))
 	g.ID = id
 	return g, err
 }
 
 // OpenGrant stores the consent (when not nil), the grant and its code in
-// one transaction.
+// one transaction, with statements prepared before it begins.
 func (s *Store) OpenGrant(ctx context.Context, g gatehouse.Grant, c gatehouse.Code, consent *gatehouse.Consent) (gatehouse.Grant, error) {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	sts, err := s.write.prepared(ctx, putConsentSQL, insertGrantSQL, createCodeSQL)
+	if err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("sqlite: open grant: %w", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if consent != nil {
-			if _, err := tx.ExecContext(ctx, putConsentSQL, consentArgs(*consent)...); err != nil {
+			if _, err := tx.StmtContext(ctx, sts[0]).ExecContext(ctx, consentArgs(*consent)...); err != nil {
 				return err
 			}
 		}
 		var err error
-		if g, err = insertGrant(ctx, txQuerier{tx}, g); err != nil {
+		if g, err = insertGrant(ctx, stmtQuerier{tx.StmtContext(ctx, sts[1])}, g); err != nil {
 			return err
 		}
 		c.GrantID = g.ID
-		_, err = tx.ExecContext(ctx, createCodeSQL, codeArgs(c)...)
+		_, err = tx.StmtContext(ctx, sts[2]).ExecContext(ctx, codeArgs(c)...)
 		return err
 	})
 	if err != nil {

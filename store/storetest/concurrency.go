@@ -17,6 +17,7 @@ const goroutines = 32
 func concurrencyCases() []testCase {
 	return []testCase{
 		{"ConsumeCodeOnce", testConsumeRace},
+		{"RedeemCodeOnce", testRedeemRace},
 		{"CreateTokenSameDigest", testCreateTokenRace},
 		{"CreateTokenDistinct", testCreateTokensConcurrently},
 		{"RevokeTokenWhileReading", testRevokeWhileReading},
@@ -73,6 +74,29 @@ func testConsumeRace(t *testing.T, f *fixture) {
 	want.UsedAt = usedAt(won)
 	for i, c := range codes {
 		same(t, fmt.Sprintf("code returned to goroutine %d", i), c, want)
+	}
+}
+
+// testRedeemRace: of many goroutines redeeming one code, each with tokens
+// of its own, exactly one succeeds, and only its tokens are stored.
+func testRedeemRace(t *testing.T, f *fixture) {
+	g := f.grant(f.user("alice"), f.app("web"))
+	c := f.code("code", g)
+	next, errs := make([][]gatehouse.Token, goroutines), make([]error, goroutines)
+	for i := range next {
+		next[i] = []gatehouse.Token{f.newToken(fmt.Sprint("access", i), gatehouse.AccessToken, g), f.newToken(fmt.Sprint("refresh", i), gatehouse.RefreshToken, g)}
+	}
+	race(goroutines, func(i int) { _, errs[i] = f.st.RedeemCode(f.ctx, c.Digest, at(time.Second), next[i]) })
+	won := winner(t, errs, gatehouse.ErrAlreadyUsed)
+	for i, tokens := range next {
+		for _, tok := range tokens {
+			_, err := f.st.GetToken(f.ctx, tok.Digest)
+			if i == won {
+				ok(t, err)
+			} else {
+				isErr(t, err, gatehouse.ErrNotFound)
+			}
+		}
 	}
 }
 
