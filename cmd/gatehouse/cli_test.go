@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestUnknownCommandNamesTheNearestMatch: a mistyped command or subcommand
+// exits non-zero with "unknown command" and the nearest match, at every
+// level (issue 11 item 5), and does nothing else; a group named alone still
+// prints its help and succeeds (the positive control).
+func TestUnknownCommandNamesTheNearestMatch(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serv"}, `unknown command "serv" for "gatehouse" (did you mean "serve"?)`},
+		{[]string{"app", "lst"}, `unknown command "lst" for "gatehouse app" (did you mean "list"?)`},
+		{[]string{"user", "creat"}, `unknown command "creat" for "gatehouse user" (did you mean "create"?)`},
+		{[]string{"scope", "zzzzzz"}, `unknown command "zzzzzz" for "gatehouse scope"; run 'gatehouse scope --help'`},
+	} {
+		code, out, errOut := runCmd(t, dir, nil, "", tt.args...)
+		if code == 0 || out != "" || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want a failure whose one line says %q", tt.args, code, out, errOut, tt.want)
+		}
+	}
+	code, out, errOut := runCmd(t, dir, nil, "", "app")
+	if code != 0 || !strings.Contains(out, "Available Commands:") || errOut != "" {
+		t.Errorf("app alone: exit %d, stdout %q, stderr %q; want its help", code, out, errOut)
+	}
+}
+
+// TestVersion: `gatehouse version` says what the binary is, from the build
+// information the toolchain recorded, as text and as JSON.
+func TestVersion(t *testing.T) {
+	code, out, errOut := runCmd(t, t.TempDir(), nil, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "gatehouse ") || !strings.Contains(out, runtime.Version()) {
+		t.Fatalf("version: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, t.TempDir(), nil, "", "-o", "json", "version")
+	var v version
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || v.Go != runtime.Version() || v.Version == "" {
+		t.Fatalf("version -o json: exit %d, %q (%v)", code, out, err)
+	}
+	if code, _, errOut := runCmd(t, t.TempDir(), nil, "", "version", "extra"); code == 0 || !strings.Contains(errOut, "extra") {
+		t.Errorf("version with an argument: exit %d, stderr %q; want a refusal", code, errOut)
+	}
+	if e := editDistance("lst", "list"); e != 1 {
+		t.Errorf("editDistance(lst, list) = %d, want 1", e)
+	}
+}
