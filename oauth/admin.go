@@ -159,7 +159,9 @@ func (s *Server) CreateScope(ctx context.Context, name, description string) (gat
 		return gatehouse.Scope{}, errors.New("a scope needs a description of 1 to 500 characters")
 	}
 	sc := gatehouse.Scope{Name: name, Description: description, CreatedAt: s.clock()}
-	if err := s.store.CreateScope(ctx, sc); err != nil {
+	if err := s.store.CreateScope(ctx, sc); errors.Is(err, gatehouse.ErrAlreadyExists) {
+		return gatehouse.Scope{}, taken("scope", name)
+	} else if err != nil {
 		return gatehouse.Scope{}, fmt.Errorf("create scope %s: %w", quote(name), err)
 	}
 	return sc, nil
@@ -175,6 +177,9 @@ func (s *Server) CreateUser(ctx context.Context, username, password string) (gat
 		return gatehouse.User{}, err
 	}
 	u, err := s.store.CreateUser(ctx, gatehouse.User{Username: username, PasswordHash: hash, CreatedAt: s.clock()})
+	if errors.Is(err, gatehouse.ErrAlreadyExists) {
+		return gatehouse.User{}, taken("user", username)
+	}
 	if err != nil {
 		return gatehouse.User{}, fmt.Errorf("create user %s: %w", quote(username), err)
 	}

@@ -104,3 +104,20 @@ func Unavailable(err error) bool {
 // whatever the reason, so that a caller cannot tell an unknown client from a
 // wrong secret.
 var ErrInvalidClient = Errorf(CodeInvalidClient, "client authentication failed")
+
+// operatorError is an error said in the operator's words, which still
+// matches the store error it stands for with errors.Is; the store's own
+// text (driver messages, SQL constraint names) is not part of it.
+type operatorError struct {
+	msg string
+	is  error
+}
+
+func (e *operatorError) Error() string        { return e.msg }
+func (e *operatorError) Is(target error) bool { return target == e.is }
+
+// taken is the error of a create whose name is in use: "scope
+// 'reports:read' already exists". It matches gatehouse.ErrAlreadyExists.
+func taken(what, name string) error {
+	return &operatorError{msg: what + " " + quote(name) + " already exists", is: gatehouse.ErrAlreadyExists}
+}

@@ -2,7 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -65,9 +69,53 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if err := s.pool.Ping(ctx); err != nil {
 		s.pool.Close()
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, &dialError{cfg: cfg.ConnConfig, err: err}
 	}
 	return s, nil
+}
+
+// dialError says once where the connection went and why it failed:
+// pgconn's own text repeats the dial error for every address a host
+// resolves to.
+type dialError struct {
+	cfg *pgx.ConnConfig
+	err error
+}
+
+func (e *dialError) Error() string {
+	return fmt.Sprintf("postgres: cannot connect to %s, database %q as %q: %s",
+		net.JoinHostPort(e.cfg.Host, strconv.Itoa(int(e.cfg.Port))), e.cfg.Database, e.cfg.User, connectReason(e.err, e.cfg.ConnectTimeout))
+}
+
+func (e *dialError) Unwrap() error { return e.err }
+
+// connectReason is the cause of a failed connection in a few words.
+func connectReason(err error, timeout time.Duration) string {
+	var pgErr *pgconn.PgError
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &pgErr):
+		return pgErr.Message // "database \"x\" does not exist", "password authentication failed …"
+	case errors.As(err, &dnsErr):
+		return "host not found"
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf("no answer within %s", timeout)
+	case errors.As(err, &opErr) && opErr.Err != nil:
+		return strings.TrimPrefix(opErr.Err.Error(), "connect: ")
+	}
+	// pgconn: "failed to connect to …:" and then a line per address,
+	// "\tHOST:PORT (ADDR): reason"; the first address's reason is enough.
+	lines := strings.Split(err.Error(), "\n")
+	msg := lines[0]
+	if len(lines) > 1 {
+		msg = strings.TrimSpace(lines[1])
+		if _, reason, ok := strings.Cut(msg, "): "); ok {
+			msg = reason
+		}
+	}
+	return msg
 }
 
 // pingAfterLoss is how long after a lost connection the pool checks every

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/postgres/pgtest"
 )
 
 // TestUnknownCommandNamesTheNearestMatch: a mistyped command or subcommand
@@ -50,5 +52,53 @@ func TestVersion(t *testing.T) {
 	}
 	if e := editDistance("lst", "list"); e != 1 {
 		t.Errorf("editDistance(lst, list) = %d, want 1", e)
+	}
+}
+
+// TestTakenNamesInTheOperatorsWords: creating a scope or a user whose name
+// is taken fails with one line that says so, on SQLite and on PostgreSQL,
+// and never with the driver's text (issue 11 item 5). The first creation
+// of each succeeds (the positive control).
+func TestTakenNamesInTheOperatorsWords(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			vars := map[string]string{"GATEHOUSE_SECRET_KEY": randomHexKey(t)}
+			if backend == "postgres" {
+				vars["GATEHOUSE_DB"] = pgtest.DSN(t)
+			}
+			if code, _, errOut := runCmd(t, dir, vars, "", "migrate"); code != 0 {
+				t.Fatalf("migrate: %s", errOut)
+			}
+			password := randomHexKey(t) + "\n"
+			for _, tt := range []struct {
+				stdin string
+				args  []string
+				want  string
+			}{
+				{"", []string{"scope", "create", "reports:read", "--description", "Read reports"}, "gatehouse: scope 'reports:read' already exists\n"},
+				{password, []string{"user", "create", "--username", "ann", "--password-stdin"}, "gatehouse: user 'ann' already exists\n"},
+			} {
+				if code, _, errOut := runCmd(t, dir, vars, tt.stdin, tt.args...); code != 0 {
+					t.Fatalf("%v, the first time: exit %d %q", tt.args, code, errOut)
+				}
+				code, _, errOut := runCmd(t, dir, vars, tt.stdin, tt.args...)
+				if code == 0 || errOut != tt.want {
+					t.Errorf("%v again: exit %d, stderr %q; want %q", tt.args, code, errOut, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestUnreachableDatabaseSaidOnce: a PostgreSQL server that refuses the
+// connection is named once, with the database and the reason, on one
+// line; pgconn's own text repeats the dial error for every address.
+func TestUnreachableDatabaseSaidOnce(t *testing.T) {
+	vars := map[string]string{"GATEHOUSE_SECRET_KEY": randomHexKey(t), "GATEHOUSE_DB": "postgres://gatehouse@localhost:1/inventory?connect_timeout=2"}
+	code, _, errOut := runCmd(t, t.TempDir(), vars, "", "app", "list")
+	want := `cannot connect to localhost:1, database "inventory" as "gatehouse": connection refused`
+	if code == 0 || !strings.Contains(errOut, want) || strings.Count(errOut, "refused") != 1 || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want one line with %q", code, errOut, want)
 	}
 }
