@@ -264,13 +264,27 @@ func printApp(e env, a appOutput) {
 }
 
 func newAppDeleteCmd(c *common, e env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete CLIENT_ID",
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete CLIENT_ID [--yes]",
 		Short: "Delete an app: its credentials and every token it holds stop working at once",
-		Args:  cobra.ExactArgs(1),
+		Long: "Delete an app with its credentials, grants, codes and tokens: every token it holds stops\n" +
+			"working at once. On a terminal it asks you to type the client_id; elsewhere it needs --yes.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
-				err := srv.DeleteApp(cmd.Context(), args[0])
+				a, err := srv.Store().GetApp(cmd.Context(), args[0])
+				if errors.Is(err, gatehouse.ErrNotFound) {
+					return fmt.Errorf("no app has client_id %q", args[0])
+				}
+				if err != nil {
+					return err
+				}
+				what := fmt.Sprintf("delete app %s (%q): its credentials and every token it holds stop working at once", a.ClientID, a.Name)
+				if err := confirm(e, yes, what, a.ClientID); err != nil {
+					return err
+				}
+				err = srv.DeleteApp(cmd.Context(), args[0])
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no app has client_id %q", args[0])
 				}
@@ -285,4 +299,6 @@ func newAppDeleteCmd(c *common, e env) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "delete without asking (for scripts)")
+	return cmd
 }

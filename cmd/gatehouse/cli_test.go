@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/postgres/pgtest"
 )
@@ -100,5 +103,67 @@ func TestUnreachableDatabaseSaidOnce(t *testing.T) {
 	want := `cannot connect to localhost:1, database "inventory" as "gatehouse": connection refused`
 	if code == 0 || !strings.Contains(errOut, want) || strings.Count(errOut, "refused") != 1 || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q; want one line with %q", code, errOut, want)
+	}
+}
+
+// TestAppDeleteAsksOnATerminal: on a terminal, 'app delete' asks for the
+// client_id; a wrong answer deletes nothing, the right one deletes the
+// app. The terminal is a pty made by script(1), around this test binary
+// run as gatehouse (see TestBenchHelperProcess).
+func TestAppDeleteAsksOnATerminal(t *testing.T) {
+	scriptPath, err := exec.LookPath("script")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("script(1) (util-linux, Debian's bsdutils) is needed to give the command a terminal")
+		}
+		t.Skip("script(1) is not installed (Debian: bsdutils); it gives the command a terminal")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	vars := map[string]string{"GATEHOUSE_SECRET_KEY": randomHexKey(t)}
+	if code, _, errOut := runCmd(t, dir, vars, "", "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	app := createAppWith(t, dir, vars, "--name", "Doomed", "--type", "public", "--redirect-uri", "https://app.example/cb")
+	onTerminal := func(answer string) (int, string) {
+		cmd := exec.Command(scriptPath, "-qec", exe+" -test.run=^TestBenchHelperProcess$ -- app delete "+app.ClientID, "/dev/null")
+		cmd.Env = append(os.Environ(), benchHelperEnv+"=1", "GATEHOUSE_DATA_DIR="+dir, "GATEHOUSE_SECRET_KEY="+vars["GATEHOUSE_SECRET_KEY"])
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = in.Write([]byte(answer + "\n"))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("app delete on a terminal did not finish: %s", out.String())
+		}
+		_ = in.Close()
+		return cmd.ProcessState.ExitCode(), out.String()
+	}
+	code, out := onTerminal("app_wrong")
+	if code == 0 || !strings.Contains(out, "Type "+app.ClientID+" to confirm") || !strings.Contains(out, "nothing was deleted") {
+		t.Fatalf("a wrong answer: exit %d, %q", code, out)
+	}
+	if code, _, errOut := runCmd(t, dir, vars, "", "app", "show", app.ClientID); code != 0 {
+		t.Fatalf("the app is gone after a wrong answer: %s", errOut)
+	}
+	code, out = onTerminal(app.ClientID)
+	if code != 0 || !strings.Contains(out, "deleted app "+app.ClientID) {
+		t.Fatalf("the right answer: exit %d, %q", code, out)
+	}
+	if code, _, _ := runCmd(t, dir, vars, "", "app", "show", app.ClientID); code == 0 {
+		t.Fatal("the app survived a confirmed delete")
 	}
 }

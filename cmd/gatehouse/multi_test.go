@@ -137,7 +137,7 @@ func TestMultiInstancePostgres(t *testing.T) {
 		if !active(t, c, rs, tok) {
 			t.Fatal("inactive before the deletion")
 		}
-		if code, _, errOut := runCmd(t, t.TempDir(), vars, "", "app", "delete", doomed.ClientID); code != 0 {
+		if code, _, errOut := runCmd(t, t.TempDir(), vars, "", "app", "delete", doomed.ClientID, "--yes"); code != 0 {
 			t.Fatalf("app delete: %s", errOut)
 		}
 		code, body, err := post(t.Context(), a.url, "/token", doomed, url.Values{"grant_type": {"client_credentials"}})

@@ -65,7 +65,16 @@ func TestDeletingAnAppKillsItsTokensAndSecret(t *testing.T) {
 	f := newFixture(t)
 	tok := f.token(t, f.app, "")
 	kept := f.token(t, f.other, "")
-	if code, _, errOut := runCmd(t, f.dir, nil, "", "app", "delete", f.app.ClientID); code != 0 {
+	// Issue 11 item 5: without --yes, and with no terminal to confirm on
+	// (even with the client_id piped in), nothing is deleted.
+	code, out, errOut := runCmd(t, f.dir, nil, f.app.ClientID+"\n", "app", "delete", f.app.ClientID)
+	if code == 0 || out != "" || !strings.Contains(errOut, "refused without --yes") {
+		t.Fatalf("app delete without --yes on a pipe: exit %d, %q, %q", code, out, errOut)
+	}
+	if code, _, errOut := runCmd(t, f.dir, nil, "", "app", "show", f.app.ClientID); code != 0 {
+		t.Fatalf("the app is gone after a refused delete: %s", errOut)
+	}
+	if code, _, errOut := runCmd(t, f.dir, nil, "", "app", "delete", f.app.ClientID, "--yes"); code != 0 {
 		t.Fatalf("app delete: %s", errOut)
 	}
 	rs := createApp(t, f.dir, "--name", "RS", "--type", "confidential", "--resource-server", "--grant", "client_credentials")
@@ -79,7 +88,7 @@ func TestDeletingAnAppKillsItsTokensAndSecret(t *testing.T) {
 	if status != 401 {
 		t.Fatalf("a deleted app's secret got %d", status)
 	}
-	if code, _, errOut := runCmd(t, f.dir, nil, "", "app", "delete", f.app.ClientID); code == 0 || !strings.Contains(errOut, "no app") {
+	if code, _, errOut := runCmd(t, f.dir, nil, "", "app", "delete", f.app.ClientID, "--yes"); code == 0 || !strings.Contains(errOut, "no app") {
 		t.Fatalf("deleting twice: exit %d %s", code, errOut)
 	}
 }
