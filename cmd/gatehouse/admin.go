@@ -37,7 +37,33 @@ func newScopeCmd(c *common, e env) *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&description, "description", "", "what the scope allows, as users will read it")
-	scope.AddCommand(create)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List scopes, by name",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				scopes, err := srv.Store().ListScopes(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("list scopes: %w", err)
+				}
+				if c.json() {
+					out := make([]map[string]string, 0, len(scopes))
+					for _, s := range scopes {
+						out = append(out, map[string]string{"name": s.Name, "description": s.Description, "created_at": s.CreatedAt.Format(time.RFC3339)})
+					}
+					return printJSON(e, out)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tCREATED\tDESCRIPTION")
+				for _, s := range scopes {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.CreatedAt.Format(time.DateOnly), s.Description)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	scope.AddCommand(create, list)
 	return scope
 }
 

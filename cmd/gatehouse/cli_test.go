@@ -61,7 +61,8 @@ func TestVersion(t *testing.T) {
 // TestTakenNamesInTheOperatorsWords: creating a scope or a user whose name
 // is taken fails with one line that says so, on SQLite and on PostgreSQL,
 // and never with the driver's text (issue 11 item 5). The first creation
-// of each succeeds (the positive control).
+// of each succeeds (the positive control), and 'scope list' then shows
+// the scopes by name.
 func TestTakenNamesInTheOperatorsWords(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
@@ -89,6 +90,20 @@ func TestTakenNamesInTheOperatorsWords(t *testing.T) {
 				if code == 0 || errOut != tt.want {
 					t.Errorf("%v again: exit %d, stderr %q; want %q", tt.args, code, errOut, tt.want)
 				}
+			}
+			// scope list shows what was created, by name, as text and JSON.
+			if code, _, errOut := runCmd(t, dir, vars, "", "scope", "create", "admin", "--description", "Administer"); code != 0 {
+				t.Fatalf("scope create admin: %s", errOut)
+			}
+			code, out, errOut := runCmd(t, dir, vars, "", "scope", "list")
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[1], "admin ") || !strings.HasPrefix(lines[2], "reports:read ") || !strings.Contains(lines[2], "Read reports") {
+				t.Errorf("scope list: exit %d, %q, %q", code, out, errOut)
+			}
+			code, out, _ = runCmd(t, dir, vars, "", "-o", "json", "scope", "list")
+			var listed []map[string]string
+			if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != 2 || listed[0]["name"] != "admin" || listed[1]["description"] != "Read reports" {
+				t.Errorf("scope list -o json: exit %d, %q (%v)", code, out, err)
 			}
 		})
 	}
