@@ -100,6 +100,8 @@ type Store interface {
 	GetUser(ctx context.Context, id int64) (User, error)
 	// GetUserByUsername returns the user with that username, or ErrNotFound.
 	GetUserByUsername(ctx context.Context, username string) (User, error)
+	// ListUsers returns every user, ordered by ID.
+	ListUsers(ctx context.Context) ([]User, error)
 
 	// CreateGrant stores a grant and returns it with its ID set. It returns
 	// ErrNotFound if the user or the app does not exist.

@@ -49,3 +49,12 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (gatehou
 	}
 	return u, nil
 }
+
+// ListUsers returns every user, ordered by ID.
+func (s *Store) ListUsers(ctx context.Context) ([]gatehouse.User, error) {
+	users, err := readAll(ctx, s, scanUser, `SELECT `+userColumns+` FROM users ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list users: %w", err)
+	}
+	return users, nil
+}

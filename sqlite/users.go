@@ -50,6 +50,15 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (gatehou
 	return u, nil
 }
 
+// ListUsers returns every user, ordered by ID.
+func (s *Store) ListUsers(ctx context.Context) ([]gatehouse.User, error) {
+	users, err := all(ctx, s.read, scanUser, `SELECT `+userColumns+` FROM users ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list users: %w", err)
+	}
+	return users, nil
+}
+
 // scanID scans the ID that an INSERT … RETURNING id returns.
 func scanID(r scanner) (int64, error) {
 	var id int64

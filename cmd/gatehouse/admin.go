@@ -98,7 +98,33 @@ func newUserCmd(c *common, e env) *cobra.Command {
 	}
 	create.Flags().StringVar(&username, "username", "", "the login name")
 	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
-	user.AddCommand(create)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List local users (never their password hashes)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				users, err := srv.Store().ListUsers(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("list users: %w", err)
+				}
+				if c.json() {
+					out := make([]map[string]string, 0, len(users))
+					for _, u := range users {
+						out = append(out, map[string]string{"username": u.Username, "created_at": u.CreatedAt.Format(time.RFC3339)})
+					}
+					return printJSON(e, out)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USERNAME\tCREATED")
+				for _, u := range users {
+					fmt.Fprintf(tw, "%s\t%s\n", u.Username, u.CreatedAt.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	user.AddCommand(create, list)
 	return user
 }
 

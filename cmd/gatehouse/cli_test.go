@@ -91,6 +91,15 @@ func TestTakenNamesInTheOperatorsWords(t *testing.T) {
 					t.Errorf("%v again: exit %d, stderr %q; want %q", tt.args, code, errOut, tt.want)
 				}
 			}
+			// user list shows the user, never the password hash.
+			code, out, _ := runCmd(t, dir, vars, "", "user", "list")
+			if code != 0 || !strings.Contains(out, "USERNAME") || !strings.Contains(out, "\nann ") || strings.Contains(out, "argon2") {
+				t.Errorf("user list: exit %d, %q", code, out)
+			}
+			code, out, _ = runCmd(t, dir, vars, "", "-o", "json", "user", "list")
+			if code != 0 || !strings.Contains(out, `"username": "ann"`) || strings.Contains(out, "argon2") || strings.Contains(out, "hash") {
+				t.Errorf("user list -o json: exit %d, %q", code, out)
+			}
 			// scope list shows what was created, by name, as text and JSON.
 			if code, _, errOut := runCmd(t, dir, vars, "", "scope", "create", "admin", "--description", "Administer"); code != 0 {
 				t.Fatalf("scope create admin: %s", errOut)

@@ -90,6 +90,21 @@ func userCases() []testCase {
 			ok(t, err)
 			same(t, "user after a failed duplicate", got, first)
 		}},
+		{"List", func(t *testing.T, f *fixture) {
+			got, err := f.st.ListUsers(f.ctx)
+			ok(t, err)
+			if len(got) != 0 {
+				t.Fatalf("ListUsers of an empty store: %v", got)
+			}
+			b, a := f.user("bob"), f.user("alice")
+			got, err = f.st.ListUsers(f.ctx)
+			ok(t, err)
+			if len(got) != 2 {
+				t.Fatalf("ListUsers: %d users, want 2", len(got))
+			}
+			same(t, "first user (by ID)", got[0], b)
+			same(t, "second user (by ID)", got[1], a)
+		}},
 		{"GetMissing", func(t *testing.T, f *fixture) {
 			u := f.user("alice")
 			_, err := f.st.GetUser(f.ctx, u.ID+1000)
