@@ -171,6 +171,9 @@ const (
 	// EventIntrospectionThrottled: a caller introspected too many tokens
 	// that do not exist (a scan).
 	EventIntrospectionThrottled = "introspection_throttled"
+	// EventGrantRevoked: an operator revoked a grant, and with it every
+	// token issued in it.
+	EventGrantRevoked = "grant_revoked"
 )
 
 // Event is an entry of the security audit log.

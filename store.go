@@ -108,6 +108,9 @@ type Store interface {
 	CreateGrant(ctx context.Context, g Grant) (Grant, error)
 	// GetGrant returns the grant with that ID, or ErrNotFound.
 	GetGrant(ctx context.Context, id int64) (Grant, error)
+	// ListGrants returns the grants of the user userID and of the app
+	// appID, revoked ones included, ordered by ID; a zero ID matches any.
+	ListGrants(ctx context.Context, userID, appID int64) ([]Grant, error)
 	// RevokeGrant marks the grant and every token issued in it revoked at at,
 	// in one transaction. Records revoked before keep their first revocation
 	// time. It returns ErrNotFound if the grant does not exist.

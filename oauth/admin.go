@@ -208,3 +208,24 @@ func (s *Server) DeleteApp(ctx context.Context, clientID string) error {
 	}
 	return nil
 }
+
+// RevokeGrantByOperator revokes a grant and every token issued in it
+// (DESIGN revocation cascade), for an operator, and audits it. It returns
+// gatehouse.ErrNotFound for an unknown grant; a grant revoked before keeps
+// its first revocation time.
+func (s *Server) RevokeGrantByOperator(ctx context.Context, id int64) (gatehouse.Grant, error) {
+	g, err := s.store.GetGrant(ctx, id)
+	if err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("revoke grant %d: %w", id, err)
+	}
+	now := s.clock()
+	if err := s.store.RevokeGrant(ctx, id, now); err != nil {
+		return gatehouse.Grant{}, fmt.Errorf("revoke grant %d: %w", id, err)
+	}
+	if g.RevokedAt.IsZero() {
+		g.RevokedAt = now
+		s.event(ctx, gatehouse.Event{Kind: gatehouse.EventGrantRevoked, At: now, AppID: g.AppID, UserID: g.UserID, GrantID: g.ID,
+			Detail: "the operator revoked the grant (gatehouse grant revoke); every token issued in it was revoked"})
+	}
+	return g, nil
+}

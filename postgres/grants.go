@@ -69,6 +69,17 @@ func (s *Store) GetGrant(ctx context.Context, id int64) (gatehouse.Grant, error)
 	return g, nil
 }
 
+// ListGrants returns the grants of a user and of an app; a zero ID
+// matches any.
+func (s *Store) ListGrants(ctx context.Context, userID, appID int64) ([]gatehouse.Grant, error) {
+	grants, err := readAll(ctx, s, scanGrant, `SELECT `+grantColumns+` FROM grants
+		WHERE ($1::bigint = 0 OR user_id = $1) AND ($2::bigint = 0 OR app_id = $2) ORDER BY id`, userID, appID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list grants: %w", err)
+	}
+	return grants, nil
+}
+
 // RevokeGrant marks the grant and its unrevoked tokens revoked at at, in one
 // transaction; earlier revocation times are kept.
 //

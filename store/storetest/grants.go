@@ -9,6 +9,33 @@ import (
 
 func grantCases() []testCase {
 	cases := []testCase{
+		{"List", func(t *testing.T, f *fixture) {
+			alice, bob := f.user("alice"), f.user("bob")
+			web, cli := f.app("web"), f.app("cli")
+			aw, bw, ac := f.grant(alice, web), f.grant(bob, web), f.grant(alice, cli)
+			ok(t, f.st.RevokeGrant(f.ctx, aw.ID, at(time.Minute)))
+			aw.RevokedAt = at(time.Minute)
+			for _, tt := range []struct {
+				name          string
+				userID, appID int64
+				want          []gatehouse.Grant
+			}{
+				{"of a user", alice.ID, 0, []gatehouse.Grant{aw, ac}},
+				{"of an app", 0, web.ID, []gatehouse.Grant{aw, bw}},
+				{"of a user for an app", bob.ID, web.ID, []gatehouse.Grant{bw}},
+				{"of anyone", 0, 0, []gatehouse.Grant{aw, bw, ac}},
+				{"of nobody", bob.ID, cli.ID, nil},
+			} {
+				got, err := f.st.ListGrants(f.ctx, tt.userID, tt.appID)
+				ok(t, err)
+				if len(got) != len(tt.want) {
+					t.Fatalf("ListGrants %s: %d grants, want %d: %v", tt.name, len(got), len(tt.want), got)
+				}
+				for i := range got {
+					same(t, "ListGrants "+tt.name, got[i], tt.want[i])
+				}
+			}
+		}},
 		{"RoundTrip", func(t *testing.T, f *fixture) {
 			u, a := f.user("alice"), f.app("web")
 			for _, want := range []gatehouse.Grant{
