@@ -30,10 +30,10 @@ func (s *Store) CreateGrant(ctx context.Context, g gatehouse.Grant) (gatehouse.G
 	return g, nil
 }
 
-// insertGrant stores g through q and returns it with its ID set.
 // insertGrantSQL stores a grant and returns its ID.
 const insertGrantSQL = `INSERT INTO grants (user_id, app_id, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
 
+// insertGrant stores g through q and returns it with its ID set.
 func insertGrant(ctx context.Context, q querier, g gatehouse.Grant) (gatehouse.Grant, error) {
 	id, err := one(ctx, q, scanID, insertGrantSQL,
 		g.UserID, g.AppID, joinScopes(g.Scopes), millis(g.CreatedAt), millis(g.RevokedAt))

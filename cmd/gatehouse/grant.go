@@ -96,15 +96,25 @@ func printGrants(cmd *cobra.Command, c *common, e env, st gatehouse.Store, grant
 		CreatedAt string `json:"created_at"`
 		RevokedAt string `json:"revoked_at,omitempty"`
 	}
+	// A user's grants share one user, an app's one app: each is read once.
+	users, apps := map[int64]gatehouse.User{}, map[int64]gatehouse.App{}
 	rows := make([]row, 0, len(grants))
 	for _, g := range grants {
-		u, err := st.GetUser(cmd.Context(), g.UserID)
-		if err != nil {
-			return fmt.Errorf("list grants: %w", err)
+		u, ok := users[g.UserID]
+		if !ok {
+			var err error
+			if u, err = st.GetUser(cmd.Context(), g.UserID); err != nil {
+				return fmt.Errorf("list grants: %w", err)
+			}
+			users[g.UserID] = u
 		}
-		a, err := st.GetAppByID(cmd.Context(), g.AppID)
-		if err != nil {
-			return fmt.Errorf("list grants: %w", err)
+		a, ok := apps[g.AppID]
+		if !ok {
+			var err error
+			if a, err = st.GetAppByID(cmd.Context(), g.AppID); err != nil {
+				return fmt.Errorf("list grants: %w", err)
+			}
+			apps[g.AppID] = a
 		}
 		r := row{ID: g.ID, User: u.Username, App: a.ClientID, Scopes: strings.Join(g.Scopes, " "), CreatedAt: g.CreatedAt.Format(time.RFC3339)}
 		if !g.RevokedAt.IsZero() {
