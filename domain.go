@@ -48,6 +48,7 @@ func (a App) AllowsGrant(g string) bool { return slices.Contains(a.Grants, g) }
 type Credential struct {
 	ID         int64
 	AppID      int64
+	Name       string // the operator's label: "ci", "prod-2026"; unique is not required
 	Digest     []byte
 	Hint       string // the last characters of the secret, to tell credentials apart
 	CreatedAt  time.Time
@@ -158,6 +159,10 @@ type Device struct {
 	ExpiresAt time.Time
 }
 
+// MaxCredentials is how many unexpired credentials a confidential app may
+// hold at once.
+const MaxCredentials = 5
+
 // Event kinds recorded in the audit log.
 const (
 	EventCodeReplay = "code_replay"
@@ -174,6 +179,34 @@ const (
 	// EventGrantRevoked: an operator revoked a grant, and with it every
 	// token issued in it.
 	EventGrantRevoked = "grant_revoked"
+
+	EventCredentialCreated = "credential_created"
+	EventCredentialRotated = "credential_rotated"
+	// EventCredentialExpired: the janitor saw a credential pass its expiry.
+	EventCredentialExpired = "credential_expired"
+	// EventCredentialDeleted: a credential was deleted as compromised, and
+	// every token and grant of its app revoked with it.
+	EventCredentialDeleted = "credential_deleted"
+	// EventExpiredCredentialUsed: a client presented an expired secret
+	// (refused like a wrong one); recorded at most once an hour per
+	// credential and process.
+	EventExpiredCredentialUsed = "expired_credential_used"
+	EventTokenRevoked          = "token_revoked"
+	EventAppCreated            = "app_created"
+	EventAppUpdated            = "app_updated"
+	EventAppDeleted            = "app_deleted"
+	EventAppDisconnected       = "app_disconnected"
+	EventScopeDeleted          = "scope_deleted"
+	EventUserDeleted           = "user_deleted"
+	EventPasswordChanged       = "password_changed"
+)
+
+// Actors of audit events: who did what the event records.
+const (
+	ActorOperator = "operator" // the gatehouse command line
+	ActorApp      = "app"      // a client, authenticated or not
+	ActorUser     = "user"     // a signed-in user, or a bearer of a user's token
+	ActorServer   = "server"   // the server itself (reuse detection, the janitor)
 )
 
 // Event is an entry of the security audit log.
@@ -181,8 +214,20 @@ type Event struct {
 	ID      int64
 	Kind    string
 	At      time.Time
+	Actor   string // one of the Actor constants; empty is stored as ActorServer
 	AppID   int64  // zero: none
 	UserID  int64  // zero: none
 	GrantID int64  // zero: none
-	Detail  string // free text for people; never a secret
+	Address string // the source address of the request, empty when none
+	// Detail is a JSON object of facts about the event (reason, counts,
+	// credential id, how a token was revoked); never a secret.
+	Detail string
+}
+
+// EventFilter selects audit events: those of one app (AppID, zero: any)
+// recorded at or after Since (zero: any), the newest first, at most Limit.
+type EventFilter struct {
+	AppID int64
+	Since time.Time
+	Limit int
 }
