@@ -140,18 +140,3 @@ func (s *Server) newRefresh(appID, userID int64, g gatehouse.Grant, scopes []str
 		Scopes: scopes, IssuedAt: issued, ExpiresAt: exp, Parent: parent,
 	}
 }
-
-// RecordEvent records an audit event at now, for a transport that saw it
-// (a throttled address); a failure to record is logged, not fatal.
-func (s *Server) RecordEvent(ctx context.Context, e gatehouse.Event) {
-	e.At = s.clock()
-	s.event(ctx, e)
-}
-
-// event records an audit event; a failure to record is logged, not fatal.
-func (s *Server) event(ctx context.Context, e gatehouse.Event) {
-	s.log.WarnContext(ctx, "security event", "kind", e.Kind, "app_id", e.AppID, "user_id", e.UserID, "grant_id", e.GrantID)
-	if _, err := s.store.RecordEvent(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "record security event", "kind", e.Kind, "err", err)
-	}
-}

@@ -1,0 +1,69 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Detail is the JSON detail of an audit event: facts for people and
+// tools (a reason, counts, a credential id), never a secret.
+type Detail map[string]any
+
+// String returns d as a JSON object.
+func (d Detail) String() string {
+	b, err := json.Marshal(map[string]any(d))
+	if err != nil || d == nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+type actorKey struct{}
+type addressKey struct{}
+
+// WithActor returns a context whose audit events name actor (one of the
+// gatehouse.Actor constants) unless an event names its own.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// WithAddress returns a context whose audit events carry the request's
+// source address.
+func WithAddress(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, addressKey{}, addr)
+}
+
+// RecordEvent records an audit event at now, for a transport that saw it
+// (a throttled address); a failure to record is logged, not fatal.
+func (s *Server) RecordEvent(ctx context.Context, e gatehouse.Event) {
+	e.At = s.clock()
+	s.event(ctx, e)
+}
+
+// event records an audit event, filling its actor and address from ctx
+// when it names none, and writes it as one log line; a failure to record
+// is logged, not fatal.
+func (s *Server) event(ctx context.Context, e gatehouse.Event) {
+	if e.At.IsZero() {
+		e.At = s.clock()
+	}
+	if e.Actor == "" {
+		e.Actor, _ = ctx.Value(actorKey{}).(string)
+	}
+	if e.Actor == "" {
+		e.Actor = gatehouse.ActorServer
+	}
+	if e.Address == "" {
+		e.Address, _ = ctx.Value(addressKey{}).(string)
+	}
+	if e.Detail == "" || !json.Valid([]byte(e.Detail)) {
+		e.Detail = Detail{"message": e.Detail}.String()
+	}
+	s.log.WarnContext(ctx, "audit event", "kind", e.Kind, "actor", e.Actor, "app_id", e.AppID, "user_id", e.UserID,
+		"grant_id", e.GrantID, "address", e.Address, "detail", json.RawMessage(e.Detail))
+	if _, err := s.store.RecordEvent(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "record audit event", "kind", e.Kind, "err", err)
+	}
+}
