@@ -214,7 +214,7 @@ type Event struct {
 	ID      int64
 	Kind    string
 	At      time.Time
-	Actor   string // one of the Actor constants; empty is stored as ActorServer
+	Actor   string // one of the Actor constants
 	AppID   int64  // zero: none
 	UserID  int64  // zero: none
 	GrantID int64  // zero: none

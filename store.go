@@ -23,7 +23,16 @@ var (
 	// unknown). The request may be tried again later; a backend returns
 	// it only after it has run again whatever it could safely run again.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrLimitReached: the record would exceed a limit (an app's
+	// MaxCredentials).
+	ErrLimitReached = errors.New("limit reached")
 )
+
+// Revoked counts what a revocation cascade revoked.
+type Revoked struct {
+	Tokens int64
+	Grants int64
+}
 
 // Store persists the domain. It is dumb on purpose: it keeps records and makes
 // each method atomic, and it leaves every OAuth rule (who may do what, which
@@ -78,9 +87,28 @@ type Store interface {
 	Generation(ctx context.Context) (int64, error)
 
 	// CreateCredential stores a credential and returns it with its ID set. It
-	// returns ErrNotFound if the app does not exist and ErrAlreadyExists if
-	// the digest is taken.
+	// returns ErrNotFound if the app does not exist, ErrAlreadyExists if
+	// the digest is taken, and ErrLimitReached if the app holds
+	// MaxCredentials credentials unexpired at c.CreatedAt; of concurrent
+	// creators, no more succeed than the limit allows.
 	CreateCredential(ctx context.Context, c Credential) (Credential, error)
+	// RotateCredential stores next (a credential of the app next.AppID) and,
+	// in the same transaction, makes the credential old expire at expires
+	// unless it expires earlier already. It returns ErrNotFound if old is
+	// not a credential of that app, and the errors of CreateCredential (old
+	// counts against the limit until it expires); on any error nothing
+	// changes.
+	RotateCredential(ctx context.Context, old int64, expires time.Time, next Credential) (Credential, error)
+	// RevokeCredential deletes the credential and, in the same transaction,
+	// marks every unrevoked token and grant of its app revoked at at (the
+	// credential is compromised: DESIGN's revocation cascade). It returns
+	// what it revoked, or ErrNotFound.
+	RevokeCredential(ctx context.Context, id int64, at time.Time) (Revoked, error)
+	// NoteExpiredCredentials marks at most limit credentials that expired
+	// at or before now and were never noted as noted, and returns them
+	// ordered by ID; of concurrent callers, each credential is returned to
+	// exactly one, once. A limit below 1 is an error.
+	NoteExpiredCredentials(ctx context.Context, now time.Time, limit int) ([]Credential, error)
 	// GetCredentialByDigest returns the credential with that digest, or
 	// ErrNotFound.
 	GetCredentialByDigest(ctx context.Context, digest []byte) (Credential, error)
@@ -211,9 +239,9 @@ type Store interface {
 	// RecordEvent appends an event to the audit log and returns it with its
 	// ID set.
 	RecordEvent(ctx context.Context, e Event) (Event, error)
-	// ListEvents returns the most recently recorded events first, at most
-	// limit of them; a limit below 1 is an error.
-	ListEvents(ctx context.Context, limit int) ([]Event, error)
+	// ListEvents returns the events that f selects, the most recently
+	// recorded first; a limit below 1 is an error.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 	// DeleteEvents deletes at most limit events recorded before before, the
 	// oldest first, and returns how many it deleted. A limit below 1 is an
 	// error.

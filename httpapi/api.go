@@ -71,6 +71,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("/.well-known/oauth-authorization-server", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("/whoami", a.whoami)
+	mux.HandleFunc("POST "+RevokedAccessTokensPath, a.revokedAccessTokens)
+	mux.HandleFunc(RevokedAccessTokensPath, methodNotAllowed("POST"))
 }
 
 func (a *API) token(w http.ResponseWriter, r *http.Request) {

@@ -65,7 +65,7 @@ func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, 
 	}
 	// The app and its first credential are one transaction: no
 	// half-registered app is ever left behind (DESIGN invariant 10).
-	sec, cred := s.newCredential(0)
+	sec, cred := s.newCredential(0, "initial")
 	app, err := s.store.CreateAppWithCredential(ctx, app, cred)
 	if err != nil {
 		return gatehouse.App{}, "", fmt.Errorf("register app: %w", err)
@@ -73,25 +73,11 @@ func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, 
 	return app, sec, nil
 }
 
-// CreateCredential generates a client secret for a confidential app and
-// stores its digest. The secret is returned once.
-func (s *Server) CreateCredential(ctx context.Context, app gatehouse.App) (string, gatehouse.Credential, error) {
-	if app.Type != gatehouse.Confidential {
-		return "", gatehouse.Credential{}, errors.New("a public app cannot have a secret")
-	}
-	sec, c := s.newCredential(app.ID)
-	c, err := s.store.CreateCredential(ctx, c)
-	if err != nil {
-		return "", gatehouse.Credential{}, fmt.Errorf("create credential: %w", err)
-	}
-	return sec, c, nil
-}
-
 // newCredential makes a client secret and the credential that stores its
 // digest; the caller stores it.
-func (s *Server) newCredential(appID int64) (string, gatehouse.Credential) {
+func (s *Server) newCredential(appID int64, name string) (string, gatehouse.Credential) {
 	sec := secret.New(secret.ClientSecret)
-	return sec, gatehouse.Credential{AppID: appID, Digest: s.digest.Digest(sec), Hint: secret.Hint(sec), CreatedAt: s.clock()}
+	return sec, gatehouse.Credential{AppID: appID, Name: name, Digest: s.digest.Digest(sec), Hint: secret.Hint(sec), CreatedAt: s.clock()}
 }
 
 func (s *Server) validateApp(ctx context.Context, spec AppSpec) error {

@@ -53,12 +53,15 @@ func (s *Server) event(ctx context.Context, e gatehouse.Event) {
 		e.Actor, _ = ctx.Value(actorKey{}).(string)
 	}
 	if e.Actor == "" {
-		e.Actor = gatehouse.ActorServer
+		e.Actor = s.actor
 	}
 	if e.Address == "" {
 		e.Address, _ = ctx.Value(addressKey{}).(string)
 	}
-	if e.Detail == "" || !json.Valid([]byte(e.Detail)) {
+	switch {
+	case e.Detail == "":
+		e.Detail = "{}"
+	case !json.Valid([]byte(e.Detail)):
 		e.Detail = Detail{"message": e.Detail}.String()
 	}
 	s.log.WarnContext(ctx, "audit event", "kind", e.Kind, "actor", e.Actor, "app_id", e.AppID, "user_id", e.UserID,

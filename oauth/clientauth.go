@@ -128,6 +128,7 @@ func (s *Server) verifySecret(ctx context.Context, g int64, app gatehouse.App, s
 	}
 	now := s.clock()
 	if cred.Expired(now) {
+		s.expiredUsed(ctx, app, cred, now)
 		return gatehouse.Credential{}, authFailed(app.ClientID, "expired secret")
 	}
 	if now.Sub(cred.LastUsedAt) >= touchEvery {

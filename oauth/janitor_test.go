@@ -69,11 +69,11 @@ func TestJanitorDeletesDeadGrantsAndOldEvents(t *testing.T) {
 	if _, err := e.srv.Sweep(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	events, err := e.store.ListEvents(ctx, 100)
+	events, err := e.store.ListEvents(ctx, gatehouse.EventFilter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].Detail != "new" {
+	if len(events) != 1 || events[0].Detail != `{"message":"new"}` {
 		t.Fatalf("events after the retention: %+v, want only the new one", events)
 	}
 }

@@ -142,7 +142,7 @@ func TestRetryAfterTheWindowKillsTheGrant(t *testing.T) {
 	if _, err := e.refresh(t, app, t1.RefreshToken); !isCode(err, oauth.CodeInvalidGrant) {
 		t.Fatal("the grant survived a reuse after the retry window")
 	}
-	events, err := e.store.ListEvents(t.Context(), 10)
+	events, err := e.store.ListEvents(t.Context(), gatehouse.EventFilter{Limit: 10})
 	if err != nil || len(events) == 0 || events[0].Kind != gatehouse.EventRefreshReuse {
 		t.Fatalf("events %v %v", events, err)
 	}

@@ -27,7 +27,14 @@ type Metadata struct {
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	// RevokedAccessTokensEndpoint is Gatehouse's own: POST with an access
+	// token in the Authorization header revokes that token.
+	RevokedAccessTokensEndpoint string `json:"gatehouse_revoked_access_tokens_endpoint"`
 }
+
+// RevokedAccessTokensPath is the path of the revoked-access-tokens API
+// (RevokeOwnToken).
+const RevokedAccessTokensPath = "/api/v1/revoked_access_tokens"
 
 // Metadata returns the server's metadata document.
 func (s *Server) Metadata(ctx context.Context) (Metadata, error) {
@@ -57,6 +64,7 @@ func (s *Server) Metadata(ctx context.Context) (Metadata, error) {
 		CodeChallengeMethodsSupported:          []string{"S256"},
 		// RFC 9207 §3: every authorization response carries iss.
 		AuthorizationResponseIssParameterSupported: true,
+		RevokedAccessTokensEndpoint:                s.cfg.Issuer + RevokedAccessTokensPath,
 	}, nil
 }
 
@@ -86,6 +94,11 @@ func (s *Server) Sweep(ctx context.Context, batch int) (int, error) {
 	})
 	if err != nil {
 		return expired + events, fmt.Errorf("sweep audit events: %w", err)
+	}
+	// Expiries are audited here, once across every process; the
+	// credentials stay, listed as expired, until an operator deletes them.
+	if _, err := s.noteExpiredCredentials(ctx, batch); err != nil {
+		return expired + events, fmt.Errorf("audit expired credentials: %w", err)
 	}
 	return expired + events, nil
 }

@@ -87,8 +87,13 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
+	actor   string // of events whose context names none
 	origins originCache
 	cache   appCache
+	// expiredSeen remembers when this process last audited the use of
+	// each expired credential, so that a client retrying with an old
+	// secret makes one event an hour, not one per request.
+	expiredSeen expiredSeen
 	// dummyHash is verified for unknown usernames, so that a login costs
 	// the same whether the user exists or not.
 	dummyHash string
@@ -98,6 +103,10 @@ type Server struct {
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time // the clock; time.Now when nil
+	// Actor is the actor of audit events whose context names none:
+	// gatehouse.ActorServer when empty; the command line sets
+	// gatehouse.ActorOperator.
+	Actor string
 }
 
 // NewServer returns a Server. The server key must be at least 32 bytes.
@@ -118,11 +127,14 @@ func NewServer(store gatehouse.Store, serverKey []byte, cfg Config, opts Options
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Actor == "" {
+		opts.Actor = gatehouse.ActorServer
+	}
 	dummy, err := HashPassword(secret.New(secret.Session))
 	if err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
 	}
-	return &Server{store: store, digest: d, cfg: cfg, log: opts.Logger, now: opts.Now, dummyHash: dummy}, nil
+	return &Server{store: store, digest: d, cfg: cfg, log: opts.Logger, now: opts.Now, actor: opts.Actor, dummyHash: dummy}, nil
 }
 
 // Config returns the server's settings, defaults filled in.

@@ -195,7 +195,7 @@ func TestCacheSeesDeletionsAtOnce(t *testing.T) {
 	if _, err := e.srv.AuthenticateClient(ctx, e.auth()); !errors.Is(err, oauth.ErrInvalidClient) {
 		t.Fatalf("a deleted credential authenticates from the cache: %v", err)
 	}
-	sec, _, err := e.srv.CreateCredential(ctx, e.app)
+	sec, _, err := e.srv.CreateCredential(ctx, e.app, "second", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

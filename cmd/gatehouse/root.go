@@ -53,7 +53,7 @@ func newRoot(e env) *cobra.Command {
 	pf.StringVar(&c.dataDir, "data-dir", "", "data directory (env GATEHOUSE_DATA_DIR, default ./gatehouse-data)")
 	pf.StringVar(&c.db, "db", "", "database: sqlite:PATH or postgres://… (env GATEHOUSE_DB, default sqlite:<data-dir>/gatehouse.db)")
 	pf.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
-	root.AddCommand(newServeCmd(c, e), newMigrateCmd(c, e), newScopeCmd(c, e), newAppCmd(c, e), newUserCmd(c, e), newAuditCmd(c, e), newBenchCmd(c, e), newExportCmd(c, e), newImportCmd(c, e), newGrantCmd(c, e), newVersionCmd(c, e))
+	root.AddCommand(newServeCmd(c, e), newMigrateCmd(c, e), newScopeCmd(c, e), newAppCmd(c, e), newUserCmd(c, e), newAuditCmd(c, e), newBenchCmd(c, e), newExportCmd(c, e), newImportCmd(c, e), newGrantCmd(c, e), newCredentialCmd(c, e), newTokenCmd(c, e), newVersionCmd(c, e))
 	requireSubcommands(root)
 	return root
 }
@@ -181,7 +181,7 @@ func withServer(ctx context.Context, c *common, e env, f func(*oauth.Server) err
 	}
 	// The issuer does not matter to administration commands; it is checked
 	// by serve.
-	srv, err := oauth.NewServer(store, key, oauth.Config{Issuer: "https://gatehouse.invalid"}, oauth.Options{})
+	srv, err := oauth.NewServer(store, key, oauth.Config{Issuer: "https://gatehouse.invalid"}, oauth.Options{Actor: gatehouse.ActorOperator})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func credentialCases() []testCase {
 			a := f.app("web")
 			for _, want := range []gatehouse.Credential{
 				{AppID: a.ID, Digest: digest("never"), Hint: "er", CreatedAt: at(0)},
-				{AppID: a.ID, Digest: digest("full"), Hint: "ll", CreatedAt: at(0), ExpiresAt: at(time.Hour), LastUsedAt: at(time.Minute)},
+				{AppID: a.ID, Name: "ci-2026", Digest: digest("full"), Hint: "ll", CreatedAt: at(0), ExpiresAt: at(time.Hour), LastUsedAt: at(time.Minute)},
 			} {
 				got, err := f.st.CreateCredential(f.ctx, want)
 				ok(t, err)
@@ -73,7 +73,7 @@ func credentialCases() []testCase {
 			isErr(t, f.st.TouchCredential(f.ctx, c.ID+1000, at(0)), gatehouse.ErrNotFound)
 		}},
 	}
-	return append(append(cases, createCredentialErrorCases()...), touchCases()...)
+	return append(append(append(cases, createCredentialErrorCases()...), touchCases()...), credentialLifecycleCases()...)
 }
 
 func createCredentialErrorCases() []testCase {

@@ -33,6 +33,19 @@ func generationCases() []testCase {
 			f.changes("CreateApp", true, func() { a = f.app("web") })
 			f.changes("CreateCredential", true, func() { c = f.credential("c1", a) })
 			f.changes("DeleteCredential", true, func() { ok(t, f.st.DeleteCredential(f.ctx, c.ID)) })
+			c = f.credential("c2", a)
+			f.changes("RotateCredential", true, func() {
+				_, err := f.st.RotateCredential(f.ctx, c.ID, at(time.Hour), newCredential("c3", a, time.Time{}))
+				ok(t, err)
+			})
+			f.changes("NoteExpiredCredentials", false, func() {
+				_, err := f.st.NoteExpiredCredentials(f.ctx, at(2*time.Hour), 10)
+				ok(t, err)
+			})
+			f.changes("RevokeCredential", true, func() {
+				_, err := f.st.RevokeCredential(f.ctx, c.ID, at(time.Hour))
+				ok(t, err)
+			})
 			other := f.app("other")
 			f.changes("DeleteApp", true, func() { ok(t, f.st.DeleteApp(f.ctx, other.ClientID)) })
 		}},

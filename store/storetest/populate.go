@@ -58,7 +58,7 @@ func Populate(t testing.TB, ctx context.Context, st gatehouse.Store) Population 
 	p.App, err = st.CreateApp(ctx, appRecord("web"))
 	must(err)
 	must(st.DeleteApp(ctx, p.DeletedApp.ClientID))
-	p.Credential, err = st.CreateCredential(ctx, gatehouse.Credential{AppID: p.App.ID, Digest: digest("credential"), Hint: "x1Yz",
+	p.Credential, err = st.CreateCredential(ctx, gatehouse.Credential{AppID: p.App.ID, Name: "prod", Digest: digest("credential"), Hint: "x1Yz",
 		CreatedAt: at(time.Second), ExpiresAt: at(90 * 24 * time.Hour)})
 	must(err)
 	must(st.TouchCredential(ctx, p.Credential.ID, at(2*time.Second)))
@@ -110,7 +110,7 @@ func Populate(t testing.TB, ctx context.Context, st gatehouse.Store) Population 
 		}
 	}
 	for _, e := range []gatehouse.Event{
-		{Kind: "grant.revoked", At: at(2 * time.Hour), AppID: p.App.ID, UserID: p.User.ID, GrantID: p.Revoked.ID, Detail: "revoked by the user"},
+		{Kind: "grant.revoked", At: at(2 * time.Hour), Actor: "user", AppID: p.App.ID, UserID: p.User.ID, GrantID: p.Revoked.ID, Address: "192.0.2.7", Detail: `{"message":"revoked by the user"}`},
 		{Kind: "app.deleted", At: at(3 * time.Hour), AppID: p.DeletedApp.ID, Detail: "deleted \"from\" the command line"},
 	} {
 		e, err := st.RecordEvent(ctx, e)
@@ -174,7 +174,7 @@ func (p Population) Check(t testing.TB, ctx context.Context, st gatehouse.Store)
 	d, err := st.GetDevice(ctx, p.Device.Digest)
 	must("device", err)
 	same(t, "device", d, p.Device)
-	ev, err := st.ListEvents(ctx, 10)
+	ev, err := st.ListEvents(ctx, gatehouse.EventFilter{Limit: 10})
 	must("events", err)
 	sameList(t, "events", ev, []gatehouse.Event{p.Events[1], p.Events[0]})
 
