@@ -113,8 +113,9 @@ func (a *API) introspect(w http.ResponseWriter, r *http.Request) {
 func (a *API) allowProbe(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
 	ok, wait := a.ProbeLimit.Allow(ca.ClientID)
 	if a.ProbeLimit.Fail(ca.ClientID) {
-		a.OAuth.RecordEvent(r.Context(), gatehouse.Event{Kind: gatehouse.EventIntrospectionThrottled,
-			Detail: "client_id " + LoggableClientID(ca.ClientID) + " introspected too many tokens that do not exist; such introspections are refused until the limit refills"})
+		a.OAuth.RecordEvent(r.Context(), gatehouse.Event{Kind: gatehouse.EventIntrospectionThrottled, Actor: gatehouse.ActorApp,
+			Detail: oauth.Detail{"client_id": LoggableClientID(ca.ClientID),
+				"message": "the client introspected too many tokens that do not exist; such introspections are refused until the limit refills"}.String()})
 	}
 	if ok {
 		return true
@@ -244,12 +245,11 @@ func (a *API) settle(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth
 // throttled: an alert for the operator (gatehouse audit), not a line per
 // refused request.
 func (a *API) throttled(r *http.Request, ca oauth.ClientAuth, name string) {
-	what := "one address"
+	d := oauth.Detail{"limit": name, "message": "too many failed client authentications from one address; its attempts are refused until the limit refills"}
 	if name == "client_address" {
-		what = "client_id " + LoggableClientID(ca.ClientID) + " from one address"
+		d["client_id"] = LoggableClientID(ca.ClientID)
 	}
-	a.OAuth.RecordEvent(r.Context(), gatehouse.Event{Kind: gatehouse.EventClientThrottled,
-		Detail: "too many failed client authentications for " + what + "; its attempts are refused until the limit refills"})
+	a.OAuth.RecordEvent(r.Context(), gatehouse.Event{Kind: gatehouse.EventClientThrottled, Actor: gatehouse.ActorApp, Detail: d.String()})
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -94,6 +94,7 @@ type Server struct {
 	// each expired credential, so that a client retrying with an old
 	// secret makes one event an hour, not one per request.
 	expiredSeen expiredSeen
+	lockouts    lockouts
 	// dummyHash is verified for unknown usernames, so that a login costs
 	// the same whether the user exists or not.
 	dummyHash string

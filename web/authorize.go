@@ -245,13 +245,14 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	// completed request would have given back (review M1).
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), limitTimeout)
 	defer cancel()
-	wait, ok, err := p.reserve(lctx, limits)
+	wait, refused, err := p.reserve(lctx, limits)
 	if err != nil {
 		p.serverError(w, r, err)
 		return
 	}
-	if !ok {
+	if refused != nil {
 		p.Log.WarnContext(r.Context(), "login throttled", "remote", p.Proxies.ClientIP(r), "known_device", known)
+		p.OAuth.LoginThrottled(lctx, refused.name, refused.key, form["username"], wait)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		page.Error = "Too many failed sign-ins. Please wait a minute and try again."
 		p.render(w, r, http.StatusTooManyRequests, "login", page)
@@ -328,6 +329,7 @@ func (p *Pages) knownDevice(r *http.Request, username string) (string, bool, err
 type limit struct {
 	limiter Limiter
 	key     string
+	name    string // for the audit log: device, address, account_address, account
 }
 
 // limitTimeout bounds the limits' work for one login.
@@ -344,29 +346,32 @@ const limitTimeout = 5 * time.Second
 // strict limit on one account.
 func (p *Pages) loginLimits(r *http.Request, username, device string, known bool) []limit {
 	if known {
-		return []limit{{p.DeviceLimit, device}}
+		return []limit{{p.DeviceLimit, device, "device"}}
 	}
 	user, addr := strings.ToLower(username), p.Proxies.Caller(r).Key
 	if len(user) > 80 {
 		user = user[:80]
 	}
-	return []limit{{p.AddrLimit, addr}, {p.PairLimit, user + "|" + addr}, {p.UserLimit, user}}
+	return []limit{{p.AddrLimit, addr, "address"}, {p.PairLimit, user + "|" + addr, "account_address"}, {p.UserLimit, user, "account"}}
 }
 
 // reserve takes one attempt from every limit, in order, before the
 // password is checked, so that concurrent guesses cannot all pass. When one
 // refuses (or fails), the attempts taken are given back.
-func (p *Pages) reserve(ctx context.Context, ls []limit) (time.Duration, bool, error) {
+func (p *Pages) reserve(ctx context.Context, ls []limit) (time.Duration, *limit, error) {
 	for i, l := range ls {
 		ok, wait, err := l.limiter.Reserve(ctx, l.key)
 		if err != nil || !ok {
 			if rerr := refund(ctx, ls[:i]); rerr != nil {
 				p.Log.WarnContext(ctx, "login limit refund", "err", rerr)
 			}
-			return wait, false, err
+			if err == nil {
+				return wait, &ls[i], nil
+			}
+			return wait, nil, err
 		}
 	}
-	return 0, true, nil
+	return 0, nil, nil
 }
 
 // refund gives back the attempts of every limit.

@@ -14,6 +14,7 @@ import (
 type flowFixture struct {
 	srv                                 *testServer
 	dir                                 string
+	vars                                map[string]string // the environment of every command: GATEHOUSE_DB and the key for PostgreSQL
 	user, password                      string
 	web, spa, native, multi, tenant, cc createdApp
 	rs                                  createdApp // made on first use by introspectAs
@@ -21,18 +22,25 @@ type flowFixture struct {
 
 func newFlowFixture(t testing.TB, serveArgs ...string) *flowFixture {
 	t.Helper()
+	return newFlowFixtureOn(t, nil, serveArgs...)
+}
+
+// newFlowFixtureOn is newFlowFixture on the database and key that vars
+// name (GATEHOUSE_DB, GATEHOUSE_SECRET_KEY); nil is the dev default.
+func newFlowFixtureOn(t testing.TB, vars map[string]string, serveArgs ...string) *flowFixture {
+	t.Helper()
 	dir := t.TempDir()
-	f := &flowFixture{dir: dir, user: "alice", password: rand.Text()}
-	f.srv = startServer(t, dir, nil, append([]string{"--dev"}, serveArgs...)...)
-	if code, _, errOut := runCmd(t, dir, nil, f.password+"\n", "user", "create", "--username", f.user, "--password-stdin"); code != 0 {
+	f := &flowFixture{dir: dir, vars: vars, user: "alice", password: rand.Text()}
+	f.srv = startServer(t, dir, vars, append([]string{"--dev"}, serveArgs...)...)
+	if code, _, errOut := runCmd(t, dir, vars, f.password+"\n", "user", "create", "--username", f.user, "--password-stdin"); code != 0 {
 		t.Fatalf("user create: %s", errOut)
 	}
-	f.web = createApp(t, dir, "--name", "Web", "--type", "confidential", "--scope", "read,write", "--default-scope", "read", "--redirect-uri", "https://client.example/cb")
-	f.spa = createApp(t, dir, "--name", "SPA", "--type", "public", "--scope", "read,write", "--default-scope", "read", "--redirect-uri", "https://spa.example/cb")
-	f.native = createApp(t, dir, "--name", "Native", "--type", "public", "--scope", "read", "--redirect-uri", "http://127.0.0.1/cb,http://[::1]/cb,com.example.app:/cb")
-	f.multi = createApp(t, dir, "--name", "Multi", "--type", "public", "--scope", "read", "--redirect-uri", "https://multi.example/a,https://multi.example/b")
-	f.tenant = createApp(t, dir, "--name", "Tenant", "--type", "confidential", "--scope", "read", "--redirect-uri", "https://client.example/cb?tenant=a")
-	f.cc = createApp(t, dir, "--name", "Service", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
+	f.web = createAppWith(t, dir, vars, "--name", "Web", "--type", "confidential", "--scope", "read,write", "--default-scope", "read", "--redirect-uri", "https://client.example/cb")
+	f.spa = createAppWith(t, dir, vars, "--name", "SPA", "--type", "public", "--scope", "read,write", "--default-scope", "read", "--redirect-uri", "https://spa.example/cb")
+	f.native = createAppWith(t, dir, vars, "--name", "Native", "--type", "public", "--scope", "read", "--redirect-uri", "http://127.0.0.1/cb,http://[::1]/cb,com.example.app:/cb")
+	f.multi = createAppWith(t, dir, vars, "--name", "Multi", "--type", "public", "--scope", "read", "--redirect-uri", "https://multi.example/a,https://multi.example/b")
+	f.tenant = createAppWith(t, dir, vars, "--name", "Tenant", "--type", "confidential", "--scope", "read", "--redirect-uri", "https://client.example/cb?tenant=a")
+	f.cc = createAppWith(t, dir, vars, "--name", "Service", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")
 	return f
 }
 

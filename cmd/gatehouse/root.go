@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oauth"
 	"github.com/gatehouse/gatehouse/postgres"
+	"github.com/gatehouse/gatehouse/secret"
 	"github.com/gatehouse/gatehouse/sqlite"
 )
 
@@ -27,10 +28,27 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(e.stderr, "gatehouse: "+oneLine(err))
+		fmt.Fprintln(e.stderr, "gatehouse: "+redactSecrets(oneLine(err), args))
 		return 1
 	}
 	return 0
+}
+
+// redactSecrets keeps a token or secret that was (wrongly) given as an
+// argument out of the error message, which may end up in a log or a
+// terminal recording: DESIGN invariant 8.
+func redactSecrets(msg string, args []string) string {
+	redacted := false
+	for _, a := range args {
+		if _, err := secret.Parse(a); err == nil && strings.Contains(msg, a) {
+			msg = strings.ReplaceAll(msg, a, "[a secret, redacted]")
+			redacted = true
+		}
+	}
+	if redacted {
+		msg += " (never pass a token or secret on the command line: ps and the shell history keep it; use --token-stdin or --password-stdin)"
+	}
+	return msg
 }
 
 func oneLine(err error) string {
