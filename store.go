@@ -144,6 +144,13 @@ type Store interface {
 	// time. It returns ErrNotFound if the grant does not exist.
 	RevokeGrant(ctx context.Context, id int64, at time.Time) error
 
+	// DisconnectApp revokes at at every unrevoked grant of the user for the
+	// app with every token issued in them, and deletes the user's consent
+	// for the app, in one transaction (DESIGN's cascade: "User disconnects
+	// an app"). It returns what it revoked; a user with nothing to
+	// disconnect is no error.
+	DisconnectApp(ctx context.Context, userID, appID int64, at time.Time) (Revoked, error)
+
 	// PutConsent creates or replaces the consent of a user for an app. It
 	// returns ErrNotFound if the user or the app does not exist.
 	PutConsent(ctx context.Context, c Consent) error

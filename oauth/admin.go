@@ -215,3 +215,23 @@ func (s *Server) RevokeGrantByOperator(ctx context.Context, id int64) (gatehouse
 	}
 	return g, nil
 }
+
+// DisconnectApp ends a user's connection to an app: every grant of the
+// user for the app is revoked with its tokens, and the consent is
+// forgotten, so that the next authorization asks again (DESIGN's cascade:
+// "User disconnects an app"). It is audited with the user as the actor
+// unless the context names another (an operator).
+func (s *Server) DisconnectApp(ctx context.Context, userID, appID int64) (gatehouse.Revoked, error) {
+	now := s.clock()
+	r, err := s.store.DisconnectApp(ctx, userID, appID, now)
+	if err != nil {
+		return gatehouse.Revoked{}, fmt.Errorf("disconnect app: %w", err)
+	}
+	actor, _ := ctx.Value(actorKey{}).(string)
+	if actor == "" {
+		actor = gatehouse.ActorUser
+	}
+	s.event(ctx, gatehouse.Event{Kind: gatehouse.EventAppDisconnected, At: now, Actor: actor, AppID: appID, UserID: userID,
+		Detail: Detail{"grants_revoked": r.Grants, "tokens_revoked": r.Tokens}.String()})
+	return r, nil
+}

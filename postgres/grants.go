@@ -163,3 +163,34 @@ func (s *Store) DeleteConsent(ctx context.Context, userID, appID int64) error {
 	}
 	return nil
 }
+
+// DisconnectApp revokes every grant of the user for the app, with their
+// tokens, and deletes the consent, in one transaction; see gatehouse.Store.
+func (s *Store) DisconnectApp(ctx context.Context, userID, appID int64, at time.Time) (gatehouse.Revoked, error) {
+	if err := requireTime(at); err != nil {
+		return gatehouse.Revoked{}, fmt.Errorf("postgres: disconnect app: %w", err)
+	}
+	var r gatehouse.Revoked
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// The grants first: a token written into one of them after this
+		// statement is refused (CreateToken checks the grant, FOR SHARE).
+		tag, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND user_id = $2 AND app_id = $3`,
+			millis(at), userID, appID)
+		if err != nil {
+			return err
+		}
+		r.Grants = tag.RowsAffected()
+		tag, err = tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN
+			(SELECT id FROM grants WHERE user_id = $2 AND app_id = $3)`, millis(at), userID, appID)
+		if err != nil {
+			return err
+		}
+		r.Tokens = tag.RowsAffected()
+		_, err = tx.Exec(ctx, `DELETE FROM consents WHERE user_id = $1 AND app_id = $2`, userID, appID)
+		return err
+	})
+	if err != nil {
+		return gatehouse.Revoked{}, fmt.Errorf("postgres: disconnect app: %w", err)
+	}
+	return r, nil
+}

@@ -163,3 +163,29 @@ func (s *Store) DeleteConsent(ctx context.Context, userID, appID int64) error {
 	}
 	return nil
 }
+
+// DisconnectApp revokes every grant of the user for the app, with their
+// tokens, and deletes the consent, in one transaction; see gatehouse.Store.
+func (s *Store) DisconnectApp(ctx context.Context, userID, appID int64, at time.Time) (gatehouse.Revoked, error) {
+	if err := requireTime(at); err != nil {
+		return gatehouse.Revoked{}, fmt.Errorf("sqlite: disconnect app: %w", err)
+	}
+	var r gatehouse.Revoked
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if r.Tokens, err = execTx(ctx, tx, `UPDATE tokens SET revoked_at = ?1 WHERE revoked_at IS NULL AND grant_id IN
+			(SELECT id FROM grants WHERE user_id = ?2 AND app_id = ?3)`, millis(at), userID, appID); err != nil {
+			return err
+		}
+		if r.Grants, err = execTx(ctx, tx, `UPDATE grants SET revoked_at = ?1 WHERE revoked_at IS NULL AND user_id = ?2 AND app_id = ?3`,
+			millis(at), userID, appID); err != nil {
+			return err
+		}
+		_, err = execTx(ctx, tx, `DELETE FROM consents WHERE user_id = ? AND app_id = ?`, userID, appID)
+		return err
+	})
+	if err != nil {
+		return gatehouse.Revoked{}, fmt.Errorf("sqlite: disconnect app: %w", err)
+	}
+	return r, nil
+}

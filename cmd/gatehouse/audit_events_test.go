@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +67,56 @@ func TestLockoutsAuditedOncePerLockout(t *testing.T) {
 	n, es = f.countKind(t, "client_auth_throttled")
 	if n != 1 || es[0].Address != "127.0.0.31" || es[0].Detail["client_id"] != f.cc.ClientID || es[0].Actor != "app" {
 		t.Fatalf("after one client lockout: %d client_auth_throttled events %+v, want 1 with the address and client_id", n, es)
+	}
+}
+
+// Issue 11 item 3: the events of the protocol are in the audit log with
+// their actor, app, user and address — a replayed code, a reused refresh
+// token, an RFC 7009 revocation (by whom and how), a new credential — and
+// a refused request that changes nothing records nothing (the control).
+func TestProtocolEventsAudited(t *testing.T) {
+	f := newFlowFixture(t)
+	b := newBrowser(t, f.srv.URL)
+	code, verifier := f.code(t, b, f.config(f.web, "https://client.example/cb", "read"))
+	form := url.Values{"code": {code}, "code_verifier": {verifier}}
+	if r := f.exchange(t, f.web, form); r.status != 200 {
+		t.Fatalf("redeem: %d %s", r.status, r.raw)
+	}
+	wantError(t, "the code again", f.exchange(t, f.web, url.Values{"code": {code}, "code_verifier": {verifier}}), 400, "invalid_grant")
+	if e := f.event(t, "code_replay"); e.ClientID != f.web.ClientID || e.User != f.user || e.Address != "127.0.0.1" {
+		t.Errorf("code_replay event: %+v", e)
+	}
+
+	spa := f.grantTokens(t, f.spa, spaCB, "read")
+	t1 := f.mustRefresh(t, f.spa, spa.refresh, nil)
+	f.mustRefresh(t, f.spa, t1.refresh, nil) // the successor is used: presenting the first again is theft
+	_, r := f.refresh(t, f.spa, spa.refresh, nil)
+	wantError(t, "reuse", r, 400, "invalid_grant")
+	if e := f.event(t, "refresh_token_reuse"); e.ClientID != f.spa.ClientID || e.User != f.user || e.Actor != "server" {
+		t.Errorf("refresh_token_reuse event: %+v", e)
+	}
+
+	web := f.grantTokens(t, f.web, "https://client.example/cb", "read")
+	if n, _ := f.countKind(t, "token_revoked"); n != 0 {
+		t.Fatalf("%d token_revoked events before any revocation", n)
+	}
+	status, _ := postForm(t, f.srv.URL+"/revoke", f.web.ClientID, f.web.ClientSecret, url.Values{"token": {web.access}})
+	if status != 200 {
+		t.Fatalf("revoke: %d", status)
+	}
+	e := f.event(t, "token_revoked")
+	if e.Actor != "app" || e.ClientID != f.web.ClientID || e.User != f.user || e.Detail["token_kind"] != "access" ||
+		!strings.Contains(e.Detail["how"].(string), "RFC 7009") {
+		t.Errorf("token_revoked event: %+v", e)
+	}
+	// Revoking it again changes nothing and records nothing.
+	postForm(t, f.srv.URL+"/revoke", f.web.ClientID, f.web.ClientSecret, url.Values{"token": {web.access}})
+	if n, _ := f.countKind(t, "token_revoked"); n != 1 {
+		t.Errorf("%d token_revoked events after revoking one token twice, want 1", n)
+	}
+
+	f.cmd(t, "", "credential", "create", "--app", f.web.ClientID, "--name", "ci")
+	if e := f.event(t, "credential_created", "--app", f.web.ClientID); e.Actor != "operator" || e.Detail["name"] != "ci" || e.Address != "" {
+		t.Errorf("credential_created event: %+v", e)
 	}
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.Store) {
 		{"Credentials", credentialCases()},
 		{"Grants", grantCases()},
 		{"Consents", consentCases()},
+		{"Disconnect", disconnectCases()},
 		{"Codes", codeCases()},
 		{"Tokens", tokenCases()},
 		{"Rotation", rotationCases()},
