@@ -177,7 +177,7 @@ func TestAppDeleteAsksOnATerminal(t *testing.T) {
 		return cmd.ProcessState.ExitCode(), out.String()
 	}
 	code, out := onTerminal("app_wrong")
-	if code == 0 || !strings.Contains(out, "Type "+app.ClientID+" to confirm") || !strings.Contains(out, "nothing was deleted") {
+	if code == 0 || !strings.Contains(out, "Type "+app.ClientID+" to confirm") || !strings.Contains(out, "nothing was changed") {
 		t.Fatalf("a wrong answer: exit %d, %q", code, out)
 	}
 	if code, _, errOut := runCmd(t, dir, vars, "", "app", "show", app.ClientID); code != 0 {

@@ -26,7 +26,7 @@ func confirm(e env, yes bool, what, want string) error {
 		return fmt.Errorf("read the confirmation: %w", err)
 	}
 	if strings.TrimSpace(line) != want {
-		return errors.New("not confirmed: nothing was deleted")
+		return errors.New("not confirmed: nothing was changed")
 	}
 	return nil
 }

@@ -56,17 +56,31 @@ func newGrantCmd(c *common, e env) *cobra.Command {
 	}
 	list.Flags().StringVar(&username, "user", "", "the user's username")
 	list.Flags().StringVar(&clientID, "app", "", "the app's client_id")
+	var yes bool
 	revoke := &cobra.Command{
-		Use:   "revoke ID",
+		Use:   "revoke ID [--yes]",
 		Short: "Revoke a grant and every token issued in it, at once",
-		Args:  cobra.ExactArgs(1),
+		Long: "Revoke a grant and every access and refresh token issued in it, at once. On a terminal it\n" +
+			"asks you to type the grant's ID; elsewhere it needs --yes.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id <= 0 {
 				return fmt.Errorf("a grant ID is a positive number, as 'gatehouse grant list' shows it, not %q", args[0])
 			}
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
-				g, err := srv.RevokeGrantByOperator(cmd.Context(), id)
+				g, err := srv.Store().GetGrant(cmd.Context(), id)
+				if errors.Is(err, gatehouse.ErrNotFound) {
+					return fmt.Errorf("no grant has ID %d", id)
+				}
+				if err != nil {
+					return fmt.Errorf("look up grant: %w", err)
+				}
+				what := fmt.Sprintf("revoke grant %d: every access and refresh token issued in it stops at once", g.ID)
+				if err := confirm(e, yes, what, strconv.FormatInt(g.ID, 10)); err != nil {
+					return err
+				}
+				g, err = srv.RevokeGrantByOperator(cmd.Context(), id)
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no grant has ID %d", id)
 				}
@@ -81,6 +95,7 @@ func newGrantCmd(c *common, e env) *cobra.Command {
 			})
 		},
 	}
+	revoke.Flags().BoolVar(&yes, "yes", false, "revoke without asking (for scripts)")
 	grant.AddCommand(list, revoke)
 	return grant
 }

@@ -44,7 +44,14 @@ func TestGrantListAndRevoke(t *testing.T) {
 		t.Errorf("grant list --app: exit %d, %q", code, out)
 	}
 
-	if code, out, errOut := runCmd(t, f.dir, nil, "", "grant", "revoke", fmt.Sprint(target)); code != 0 || !strings.Contains(out, "revoked grant") {
+	// Without --yes, off a terminal: refused, and the grant lives on.
+	if code, out, errOut := runCmd(t, f.dir, nil, "", "grant", "revoke", fmt.Sprint(target)); code == 0 || out != "" || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("grant revoke without --yes: exit %d, %q, %q", code, out, errOut)
+	}
+	if !f.introspectAs(t, f.spa, doomed.access) {
+		t.Fatal("a refused grant revoke revoked the grant")
+	}
+	if code, out, errOut := runCmd(t, f.dir, nil, "", "grant", "revoke", fmt.Sprint(target), "--yes"); code != 0 || !strings.Contains(out, "revoked grant") {
 		t.Fatalf("grant revoke: exit %d, %q, %q", code, out, errOut)
 	}
 	if f.introspectAs(t, f.spa, doomed.access) {
