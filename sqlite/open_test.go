@@ -142,10 +142,19 @@ func TestLoadMigrationsOrdered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, m := range ms {
-		if m.version != i+1 {
-			t.Errorf("migration %s has number %d, want %d (no gaps)", m.name, m.version, i+1)
+	// reserved numbers belong to migrations of other branches (issue 11:
+	// 0008 and 0009) that this one's 0010 may follow before they are
+	// merged; drop the exception once they are.
+	reserved := map[int]bool{8: true, 9: true}
+	want := 1
+	for _, m := range ms {
+		for reserved[want] && m.version > want {
+			want++
 		}
+		if m.version != want {
+			t.Errorf("migration %s has number %d, want %d (no gaps)", m.name, m.version, want)
+		}
+		want = m.version + 1
 	}
 }
 
