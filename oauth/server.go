@@ -89,6 +89,8 @@ type Server struct {
 	now     func() time.Time
 	origins originCache
 	cache   appCache
+	// scopeUse bounds the writes that record which scopes apps use.
+	scopeUse scopeUse
 	// dummyHash is verified for unknown usernames, so that a login costs
 	// the same whether the user exists or not.
 	dummyHash string
