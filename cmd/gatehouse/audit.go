@@ -20,10 +20,22 @@ type eventOutput struct {
 	Detail  string    `json:"detail"`
 }
 
+// newAuditCmd is 'gatehouse audit', the review of every app (review.go),
+// and 'gatehouse audit log', the event log.
 func newAuditCmd(c *common, e env) *cobra.Command {
+	audit := &cobra.Command{
+		Use:   "audit",
+		Short: "Review every app against the security checklist (exit status 2 on a high finding); 'audit log' shows the event log",
+	}
+	addAuditReview(audit, c, e)
+	audit.AddCommand(newAuditLogCmd(c, e))
+	return audit
+}
+
+func newAuditLogCmd(c *common, e env) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "audit [--limit N]",
+		Use:   "log [--limit N]",
 		Short: "Show the security audit log, newest first (code replays, refresh token reuse, …)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

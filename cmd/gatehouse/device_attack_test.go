@@ -147,7 +147,7 @@ func TestCodeCannotBeBurnedWithoutItsVerifier(t *testing.T) {
 	if r := f.exchange(t, f.web, url.Values{"code": {code}, "code_verifier": {verifier}}); r.status != 200 {
 		t.Fatalf("the real redemption after the attempts: %d %s", r.status, r.raw)
 	}
-	_, out, _ := runCmd(t, f.dir, nil, "", "audit", "-o", "json")
+	_, out, _ := runCmd(t, f.dir, nil, "", "audit", "log", "-o", "json")
 	if n := strings.Count(out, `"code_refused"`); n != 4 || strings.Contains(out, `"code_replay"`) {
 		t.Fatalf("audit: %d code_refused (want 4), replay recorded: %v\n%s", n, strings.Contains(out, `"code_replay"`), out)
 	}

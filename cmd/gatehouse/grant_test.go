@@ -64,7 +64,7 @@ func TestGrantListAndRevoke(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "revoked ") {
 		t.Errorf("the revoked grant is not listed as revoked: %q", out)
 	}
-	if code, out, _ := runCmd(t, f.dir, nil, "", "audit", "-o", "json"); code != 0 || !strings.Contains(out, `"grant_revoked"`) {
+	if code, out, _ := runCmd(t, f.dir, nil, "", "audit", "log", "-o", "json"); code != 0 || !strings.Contains(out, `"grant_revoked"`) {
 		t.Errorf("no grant_revoked event in the audit log: %s", out)
 	}
 	for _, args := range [][]string{

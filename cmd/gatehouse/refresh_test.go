@@ -83,7 +83,7 @@ func TestBCP_4_14_2_b_ReuseRevokesTheGrant(t *testing.T) {
 			t.Errorf("access token %d is active after reuse detection", i)
 		}
 	}
-	code, out, _ := runCmd(t, f.dir, nil, "", "audit", "-o", "json")
+	code, out, _ := runCmd(t, f.dir, nil, "", "audit", "log", "-o", "json")
 	if code != 0 || !strings.Contains(out, `"refresh_token_reuse"`) {
 		t.Fatalf("no reuse event in the audit log: %s", out)
 	}
