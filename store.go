@@ -32,8 +32,8 @@ var (
 // order (by name for scopes, by ID otherwise). Times are stored with at least
 // millisecond precision and come back in UTC; a zero time means "never"
 // (not used, not revoked, no expiry), so a method that records an event
-// (ConsumeCode, the Revoke methods, TouchCredential, TouchScopes) refuses a zero time with
-// an error. Nil and empty lists are equivalent.
+// (ConsumeCode, the Revoke methods, TouchCredential, TouchScopes) refuses a
+// zero time with an error. Nil and empty lists are equivalent.
 type Store interface {
 	// Migrate brings the schema up to date. It is idempotent.
 	Migrate(ctx context.Context) error
