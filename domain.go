@@ -61,6 +61,15 @@ func (c Credential) Expired(now time.Time) bool {
 	return !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt)
 }
 
+// ScopeUse is when an app last used one scope: the last time a token
+// with it was issued to the app, as the protocol engine records it (at
+// most once an hour per app, scope and process, so up to an hour stale).
+type ScopeUse struct {
+	AppID      int64
+	Scope      string
+	LastUsedAt time.Time
+}
+
 // Scope is a permission an app can ask for, with the description a user sees.
 type Scope struct {
 	Name        string

@@ -41,8 +41,8 @@ type Revoked struct {
 // order (by name for scopes, by ID otherwise). Times are stored with at least
 // millisecond precision and come back in UTC; a zero time means "never"
 // (not used, not revoked, no expiry), so a method that records an event
-// (ConsumeCode, the Revoke methods, TouchCredential) refuses a zero time with
-// an error. Nil and empty lists are equivalent.
+// (ConsumeCode, the Revoke methods, TouchCredential, TouchScopes) refuses a
+// zero time with an error. Nil and empty lists are equivalent.
 type Store interface {
 	// Migrate brings the schema up to date. It is idempotent.
 	Migrate(ctx context.Context) error
@@ -120,6 +120,18 @@ type Store interface {
 	// TouchCredential sets the credential's last use to at, unless it is
 	// already later. It returns ErrNotFound if the credential does not exist.
 	TouchCredential(ctx context.Context, id int64, at time.Time) error
+
+	// TouchScopes records that the app used each of scopes at at: a
+	// scope's last use becomes at, unless it is already later. It is one
+	// statement (or one transaction) however many scopes there are, and it
+	// changes no app and not the generation. It returns ErrNotFound if the
+	// app does not exist; no scopes is no write. The scopes need not be
+	// registered, nor the app's.
+	TouchScopes(ctx context.Context, appID int64, scopes []string, at time.Time) error
+	// ListScopeUse returns the recorded last use of each scope of the app,
+	// ordered by scope; none for an unknown app. Deleting the app deletes
+	// them.
+	ListScopeUse(ctx context.Context, appID int64) ([]ScopeUse, error)
 
 	// CreateUser stores a user and returns it with its ID set. It returns
 	// ErrAlreadyExists if the username is taken.
@@ -208,6 +220,10 @@ type Store interface {
 	// its first revocation time. It returns ErrNotFound if no token has that
 	// digest.
 	RevokeToken(ctx context.Context, digest []byte, at time.Time) error
+	// CountIdleRefreshTokens returns how many refresh tokens of the app are
+	// live at now (not revoked, expiring after now), were never exchanged
+	// (no use recorded) and were issued before issuedBefore.
+	CountIdleRefreshTokens(ctx context.Context, appID int64, issuedBefore, now time.Time) (int64, error)
 	// RevokeAppTokens marks every unrevoked token of the app revoked at at and
 	// returns how many it revoked.
 	RevokeAppTokens(ctx context.Context, appID int64, at time.Time) (int64, error)

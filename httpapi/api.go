@@ -242,7 +242,7 @@ func (a *API) settle(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth
 }
 
 // throttled records, once per time a limit runs out, that an address is
-// throttled: an alert for the operator (gatehouse audit), not a line per
+// throttled: an alert for the operator (gatehouse audit log), not a line per
 // refused request.
 func (a *API) throttled(r *http.Request, ca oauth.ClientAuth, name string) {
 	d := oauth.Detail{"limit": name, "message": "too many failed client authentications from one address; its attempts are refused until the limit refills"}

@@ -74,6 +74,7 @@ func (s *Server) authorizationCode(ctx context.Context, c Client, req TokenReque
 	case err != nil:
 		return TokenResponse{}, fmt.Errorf("redeem code: %w", err)
 	}
+	s.usedScopes(ctx, c.App, stored.Scopes)
 	return resp, nil
 }
 

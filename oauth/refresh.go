@@ -107,6 +107,7 @@ func (s *Server) rotate(ctx context.Context, c Client, old gatehouse.Token, g ga
 	case err != nil:
 		return TokenResponse{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
+	s.usedScopes(ctx, c.App, scopes)
 	if retry {
 		s.event(ctx, gatehouse.Event{Kind: gatehouse.EventRefreshRetry, At: now, AppID: old.AppID, UserID: old.UserID, GrantID: old.GrantID,
 			Detail: "a refresh was retried within the retry window; the unused successor was revoked"})

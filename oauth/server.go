@@ -95,6 +95,8 @@ type Server struct {
 	// secret makes one event an hour, not one per request.
 	expiredSeen expiredSeen
 	lockouts    lockouts
+	// scopeUse bounds the writes that record which scopes apps use.
+	scopeUse scopeUse
 	// dummyHash is verified for unknown usernames, so that a login costs
 	// the same whether the user exists or not.
 	dummyHash string

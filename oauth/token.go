@@ -130,6 +130,7 @@ func (s *Server) clientCredentials(ctx context.Context, c Client, req TokenReque
 	if err := s.store.CreateTokenAt(ctx, t, c.gen); err != nil {
 		return TokenResponse{}, fmt.Errorf("store access token: %w", err)
 	}
+	s.usedScopes(ctx, c.App, scopes)
 	return TokenResponse{
 		AccessToken: at,
 		TokenType:   "Bearer",

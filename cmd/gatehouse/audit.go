@@ -29,11 +29,14 @@ type eventOutput struct {
 	Detail   json.RawMessage `json:"detail"`
 }
 
+// newAuditCmd is 'gatehouse audit', the review of every app (review.go),
+// and 'gatehouse audit log', the event log.
 func newAuditCmd(c *common, e env) *cobra.Command {
 	audit := &cobra.Command{
 		Use:   "audit",
-		Short: "Review every app against the checklist; 'audit log' shows the security event log",
+		Short: "Review every app against the security checklist (exit status 2 on a high finding); 'audit log' shows the event log",
 	}
+	addAuditReview(audit, c, e)
 	audit.AddCommand(newAuditLogCmd(c, e))
 	return audit
 }

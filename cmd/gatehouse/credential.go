@@ -46,8 +46,21 @@ func newCredentialCmd(c *common, e env) *cobra.Command {
 	return cmd
 }
 
-// confidentialApp looks up the app named by --app for a credential command.
+// confidentialApp looks up the app named by --app for a credential command
+// that gives it a secret: a public app never has one.
 func confidentialApp(ctx context.Context, srv *oauth.Server, clientID string) (gatehouse.App, error) {
+	a, err := anyApp(ctx, srv, clientID)
+	if err == nil && a.Type != gatehouse.Confidential {
+		return gatehouse.App{}, fmt.Errorf("app %s is public: a public app never has a secret", a.ClientID)
+	}
+	return a, err
+}
+
+// anyApp looks up the app named by --app for a credential command that
+// lists or deletes: a public app holding a credential (written into the
+// database past every check; 'gatehouse audit' reports it) can be
+// inspected and cleaned.
+func anyApp(ctx context.Context, srv *oauth.Server, clientID string) (gatehouse.App, error) {
 	if clientID == "" {
 		return gatehouse.App{}, errors.New("missing --app CLIENT_ID")
 	}
@@ -57,9 +70,6 @@ func confidentialApp(ctx context.Context, srv *oauth.Server, clientID string) (g
 	}
 	if err != nil {
 		return gatehouse.App{}, fmt.Errorf("look up app: %w", err)
-	}
-	if a.Type != gatehouse.Confidential {
-		return gatehouse.App{}, fmt.Errorf("app %s is public: a public app never has a secret", a.ClientID)
 	}
 	return a, nil
 }
@@ -164,7 +174,7 @@ func newCredentialListCmd(c *common, e env) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
-				a, err := confidentialApp(cmd.Context(), srv, clientID)
+				a, err := anyApp(cmd.Context(), srv, clientID)
 				if err != nil {
 					return err
 				}
@@ -281,7 +291,7 @@ func newCredentialDeleteCmd(c *common, e env) *cobra.Command {
 				return err
 			}
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
-				a, err := confidentialApp(cmd.Context(), srv, clientID)
+				a, err := anyApp(cmd.Context(), srv, clientID)
 				if err != nil {
 					return err
 				}

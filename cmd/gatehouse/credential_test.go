@@ -314,7 +314,7 @@ func TestCredentialCommandsRefuseInTheOperatorsWords(t *testing.T) {
 			{[]string{"credential", "create", "--app", app.ClientID, "--name", "sixth"}, "already holds 5 unexpired credentials"},
 			{[]string{"credential", "rotate", "--app", app.ClientID, "--credential", id}, "already holds 5 unexpired credentials"},
 			{[]string{"credential", "create", "--app", pub.ClientID, "--name", "x"}, "public"},
-			{[]string{"credential", "list", "--app", pub.ClientID}, "public"},
+			{[]string{"credential", "rotate", "--app", pub.ClientID, "--credential", id}, "public"},
 			{[]string{"credential", "create", "--app", "app_nosuch", "--name", "x"}, "no app has client_id"},
 			{[]string{"credential", "create", "--app", app.ClientID}, "missing --name"},
 			{[]string{"credential", "create", "--name", "x"}, "missing --app"},

@@ -13,11 +13,15 @@ import (
 // user's grant with another app lives on (the positive control). Issue 11
 // item 5.
 func TestGrantListAndRevoke(t *testing.T) {
-	f := newFlowFixture(t)
+	onBothBackends(t, testGrantListAndRevoke)
+}
+
+func testGrantListAndRevoke(t *testing.T, vars map[string]string) {
+	f := newFlowFixtureOn(t, vars)
 	doomed := f.grantTokens(t, f.spa, "https://spa.example/cb", "read")
 	kept := f.grantTokens(t, f.web, "https://client.example/cb", "read")
 
-	code, out, errOut := runCmd(t, f.dir, nil, "", "-o", "json", "grant", "list", "--user", f.user)
+	code, out, errOut := runCmd(t, f.dir, f.vars, "", "-o", "json", "grant", "list", "--user", f.user)
 	var grants []struct {
 		ID        int64  `json:"id"`
 		User      string `json:"user"`
@@ -39,19 +43,19 @@ func TestGrantListAndRevoke(t *testing.T) {
 	if target == 0 {
 		t.Fatalf("no grant of %s for the SPA in %s", f.user, out)
 	}
-	code, out, _ = runCmd(t, f.dir, nil, "", "grant", "list", "--app", f.spa.ClientID)
+	code, out, _ = runCmd(t, f.dir, f.vars, "", "grant", "list", "--app", f.spa.ClientID)
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("\n%d ", target)) || strings.Contains(out, f.web.ClientID) {
 		t.Errorf("grant list --app: exit %d, %q", code, out)
 	}
 
 	// Without --yes, off a terminal: refused, and the grant lives on.
-	if code, out, errOut := runCmd(t, f.dir, nil, "", "grant", "revoke", fmt.Sprint(target)); code == 0 || out != "" || !strings.Contains(errOut, "--yes") {
+	if code, out, errOut := runCmd(t, f.dir, f.vars, "", "grant", "revoke", fmt.Sprint(target)); code == 0 || out != "" || !strings.Contains(errOut, "--yes") {
 		t.Fatalf("grant revoke without --yes: exit %d, %q, %q", code, out, errOut)
 	}
 	if !f.introspectAs(t, f.spa, doomed.access) {
 		t.Fatal("a refused grant revoke revoked the grant")
 	}
-	if code, out, errOut := runCmd(t, f.dir, nil, "", "grant", "revoke", fmt.Sprint(target), "--yes"); code != 0 || !strings.Contains(out, "revoked grant") {
+	if code, out, errOut := runCmd(t, f.dir, f.vars, "", "grant", "revoke", fmt.Sprint(target), "--yes"); code != 0 || !strings.Contains(out, "revoked grant") {
 		t.Fatalf("grant revoke: exit %d, %q, %q", code, out, errOut)
 	}
 	if f.introspectAs(t, f.spa, doomed.access) {
@@ -67,11 +71,11 @@ func TestGrantListAndRevoke(t *testing.T) {
 	}
 	f.mustRefresh(t, f.web, kept.refresh, nil)
 
-	code, out, _ = runCmd(t, f.dir, nil, "", "grant", "list", "--user", f.user, "--app", f.spa.ClientID)
+	code, out, _ = runCmd(t, f.dir, f.vars, "", "grant", "list", "--user", f.user, "--app", f.spa.ClientID)
 	if code != 0 || !strings.Contains(out, "revoked ") {
 		t.Errorf("the revoked grant is not listed as revoked: %q", out)
 	}
-	if code, out, _ := runCmd(t, f.dir, nil, "", "audit", "log", "-o", "json"); code != 0 || !strings.Contains(out, `"grant_revoked"`) {
+	if code, out, _ := runCmd(t, f.dir, f.vars, "", "audit", "log", "-o", "json"); code != 0 || !strings.Contains(out, `"grant_revoked"`) {
 		t.Errorf("no grant_revoked event in the audit log: %s", out)
 	}
 	for _, args := range [][]string{
@@ -81,7 +85,7 @@ func TestGrantListAndRevoke(t *testing.T) {
 		{"grant", "list", "--user", "nobody"},
 		{"grant", "list", "--app", "app_nosuch"},
 	} {
-		if code, out, errOut := runCmd(t, f.dir, nil, "", args...); code == 0 || out != "" || strings.Count(errOut, "\n") != 1 {
+		if code, out, errOut := runCmd(t, f.dir, f.vars, "", args...); code == 0 || out != "" || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: exit %d, %q, %q; want one line of refusal", args, code, out, errOut)
 		}
 	}

@@ -242,7 +242,7 @@ func (f *flowFixture) introspectAs(t *testing.T, _ createdApp, token string) boo
 // (issue 9 finding 2), and a refresh would be a use.
 func (f *flowFixture) liveRefresh(t *testing.T, rt string) bool {
 	t.Helper()
-	key, _, err := loadKey(func(string) string { return "" }, f.dir)
+	key, _, err := loadKey(func(k string) string { return f.vars[k] }, f.dir)
 	if err != nil || key == nil {
 		t.Fatalf("server key: %v", err)
 	}
@@ -250,7 +250,11 @@ func (f *flowFixture) liveRefresh(t *testing.T, rt string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(t.Context(), "sqlite:"+filepath.Join(f.dir, dbFileName), false)
+	dsn := f.vars["GATEHOUSE_DB"]
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(f.dir, dbFileName)
+	}
+	st, err := openStore(t.Context(), dsn, false)
 	if err != nil {
 		t.Fatal(err)
 	}

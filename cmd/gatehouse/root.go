@@ -29,6 +29,9 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetErr(e.stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(e.stderr, "gatehouse: "+redactSecrets(oneLine(err), args))
+		if st := (*exitStatus)(nil); errors.As(err, &st) {
+			return st.code
+		}
 		return 1
 	}
 	return 0

@@ -18,6 +18,7 @@ type Population struct {
 	App        gatehouse.App
 	DeletedApp gatehouse.App // deleted: its ID must never be given again
 	Credential gatehouse.Credential
+	ScopeUse   []gatehouse.ScopeUse
 	User       gatehouse.User
 	Grant      gatehouse.Grant
 	Revoked    gatehouse.Grant // revoked with its tokens
@@ -63,6 +64,8 @@ func Populate(t testing.TB, ctx context.Context, st gatehouse.Store) Population 
 	must(err)
 	must(st.TouchCredential(ctx, p.Credential.ID, at(2*time.Second)))
 	p.Credential.LastUsedAt = at(2 * time.Second)
+	must(st.TouchScopes(ctx, p.App.ID, []string{"write", "read"}, at(3*time.Second)))
+	p.ScopeUse = []gatehouse.ScopeUse{{AppID: p.App.ID, Scope: "read", LastUsedAt: at(3 * time.Second)}, {AppID: p.App.ID, Scope: "write", LastUsedAt: at(3 * time.Second)}}
 	p.User, err = st.CreateUser(ctx, gatehouse.User{Username: "ada", PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", CreatedAt: at(0)})
 	must(err)
 	p.Grant, err = st.CreateGrant(ctx, gatehouse.Grant{UserID: p.User.ID, AppID: p.App.ID, Scopes: []string{"read", "write"}, CreatedAt: at(time.Minute)})
@@ -147,6 +150,9 @@ func (p Population) Check(t testing.TB, ctx context.Context, st gatehouse.Store)
 	cr, err := st.GetCredentialByDigest(ctx, p.Credential.Digest)
 	must("credential", err)
 	same(t, "credential", cr, p.Credential)
+	use, err := st.ListScopeUse(ctx, p.App.ID)
+	must("scope use", err)
+	sameList(t, "scope use", use, p.ScopeUse)
 	u, err := st.GetUserByUsername(ctx, p.User.Username)
 	must("user", err)
 	same(t, "user", u, p.User)
