@@ -33,6 +33,22 @@ func generationCases() []testCase {
 			f.changes("CreateApp", true, func() { a = f.app("web") })
 			f.changes("CreateCredential", true, func() { c = f.credential("c1", a) })
 			f.changes("DeleteCredential", true, func() { ok(t, f.st.DeleteCredential(f.ctx, c.ID)) })
+			renamed := a
+			renamed.Name = "Renamed"
+			f.changes("UpdateApp of the name", true, func() { _, err := f.st.UpdateApp(f.ctx, renamed); ok(t, err) })
+			fewer := renamed
+			fewer.RedirectURIs = fewer.RedirectURIs[:1]
+			f.changes("UpdateApp of a list", true, func() { _, err := f.st.UpdateApp(f.ctx, fewer); ok(t, err) })
+			f.changes("UpdateApp of an unknown app", false, func() {
+				_, err := f.st.UpdateApp(f.ctx, f.newApp("ghost"))
+				isErr(t, err, gatehouse.ErrNotFound)
+			})
+			bad := fewer
+			bad.Scopes = []string{"nosuch"}
+			f.changes("UpdateApp that fails", false, func() {
+				_, err := f.st.UpdateApp(f.ctx, bad)
+				isErr(t, err, gatehouse.ErrNotFound)
+			})
 			other := f.app("other")
 			f.changes("DeleteApp", true, func() { ok(t, f.st.DeleteApp(f.ctx, other.ClientID)) })
 		}},
