@@ -14,6 +14,7 @@ import (
 type flowFixture struct {
 	srv                                 *testServer
 	dir                                 string
+	vars                                map[string]string // the commands' environment: nil, or another database
 	user, password                      string
 	web, spa, native, multi, tenant, cc createdApp
 	rs                                  createdApp // made on first use by introspectAs
@@ -21,12 +22,20 @@ type flowFixture struct {
 
 func newFlowFixture(t testing.TB, serveArgs ...string) *flowFixture {
 	t.Helper()
+	return newFlowFixtureOn(t, nil, serveArgs...)
+}
+
+// newFlowFixtureOn is newFlowFixture with the environment vars for the
+// server and the commands (GATEHOUSE_DB: another database).
+func newFlowFixtureOn(t testing.TB, vars map[string]string, serveArgs ...string) *flowFixture {
+	t.Helper()
 	dir := t.TempDir()
-	f := &flowFixture{dir: dir, user: "alice", password: rand.Text()}
-	f.srv = startServer(t, dir, nil, append([]string{"--dev"}, serveArgs...)...)
-	if code, _, errOut := runCmd(t, dir, nil, f.password+"\n", "user", "create", "--username", f.user, "--password-stdin"); code != 0 {
+	f := &flowFixture{dir: dir, vars: vars, user: "alice", password: rand.Text()}
+	f.srv = startServer(t, dir, vars, append([]string{"--dev"}, serveArgs...)...)
+	if code, _, errOut := runCmd(t, dir, vars, f.password+"\n", "user", "create", "--username", f.user, "--password-stdin"); code != 0 {
 		t.Fatalf("user create: %s", errOut)
 	}
+	createApp := func(t testing.TB, dir string, args ...string) createdApp { return createAppWith(t, dir, vars, args...) }
 	f.web = createApp(t, dir, "--name", "Web", "--type", "confidential", "--scope", "read,write", "--default-scope", "read", "--redirect-uri", "https://client.example/cb")
 	f.spa = createApp(t, dir, "--name", "SPA", "--type", "public", "--scope", "read,write", "--default-scope", "read", "--redirect-uri", "https://spa.example/cb")
 	f.native = createApp(t, dir, "--name", "Native", "--type", "public", "--scope", "read", "--redirect-uri", "http://127.0.0.1/cb,http://[::1]/cb,com.example.app:/cb")

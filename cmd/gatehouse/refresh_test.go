@@ -227,7 +227,7 @@ func TestREV_2_1_b_RevokingARefreshTokenEndsTheGrant(t *testing.T) {
 func (f *flowFixture) introspectAs(t *testing.T, _ createdApp, token string) bool {
 	t.Helper()
 	if f.rs.ClientID == "" {
-		f.rs = createApp(t, f.dir, "--name", "RS", "--type", "confidential", "--resource-server", "--grant", "client_credentials")
+		f.rs = createAppWith(t, f.dir, f.vars, "--name", "RS", "--type", "confidential", "--resource-server", "--grant", "client_credentials")
 	}
 	status, body := postForm(t, f.srv.URL+"/introspect", f.rs.ClientID, f.rs.ClientSecret, url.Values{"token": {token}})
 	if status != 200 {
