@@ -73,7 +73,7 @@ func TestJanitorDeletesDeadGrantsAndOldEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].Detail != "new" {
+	if len(events) != 1 || events[0].Detail != (oauth.Detail{"message": "new"}).String() {
 		t.Fatalf("events after the retention: %+v, want only the new one", events)
 	}
 }
