@@ -26,6 +26,9 @@ var (
 	// ErrLimitReached: the record would exceed a limit (an app's
 	// MaxCredentials).
 	ErrLimitReached = errors.New("limit reached")
+	// ErrInUse: the record cannot be deleted while other records refer
+	// to it (a scope that an app lists).
+	ErrInUse = errors.New("in use")
 )
 
 // Revoked counts what a revocation cascade revoked.
@@ -58,6 +61,11 @@ type Store interface {
 	GetScope(ctx context.Context, name string) (Scope, error)
 	// ListScopes returns every scope, ordered by name.
 	ListScopes(ctx context.Context) ([]Scope, error)
+	// DeleteScope deletes the named scope. It returns ErrNotFound if no
+	// scope has that name, and ErrInUse if an app lists it among its scopes
+	// or default scopes; then nothing is deleted. Grants, codes and tokens
+	// keep the scope's name as they were issued.
+	DeleteScope(ctx context.Context, name string) error
 
 	// CreateApp stores a new app with its redirect URIs, scopes and grant
 	// types, and returns it with its ID set. It returns ErrAlreadyExists if the
@@ -75,6 +83,14 @@ type Store interface {
 	GetAppByID(ctx context.Context, id int64) (App, error)
 	// ListApps returns every app, ordered by ID.
 	ListApps(ctx context.Context) ([]App, error)
+	// UpdateApp replaces, in one transaction, the name, the redirect URIs,
+	// the scopes, the default scopes, the grant types and the resource
+	// server flag of the app whose client_id is a.ClientID, and returns the
+	// app as stored. Its ID, type and creation time stay as they are
+	// (those of a are ignored). It returns ErrNotFound if no app has that
+	// client_id or if one of its scopes is not registered; then nothing is
+	// changed. It changes the generation.
+	UpdateApp(ctx context.Context, a App) (App, error)
 	// DeleteApp deletes the app and, in the same transaction, everything that
 	// belongs to it: credentials, codes, tokens, grants and consents. It
 	// returns ErrNotFound if no app has that client_id.
@@ -142,6 +158,16 @@ type Store interface {
 	GetUserByUsername(ctx context.Context, username string) (User, error)
 	// ListUsers returns every user, ordered by ID.
 	ListUsers(ctx context.Context) ([]User, error)
+	// SetPasswordHash replaces the user's password hash and, in the same
+	// transaction, deletes every session and every device of the user, so
+	// that no browser stays signed in or keeps the exemptions of a known
+	// device. It returns ErrNotFound if the user does not exist.
+	SetPasswordHash(ctx context.Context, userID int64, hash string) error
+	// DeleteUser deletes the user and, in the same transaction, everything
+	// of the user: sessions, devices, consents, grants, and the codes and
+	// tokens of those grants (and any other code or token naming the
+	// user). It returns ErrNotFound if the user does not exist.
+	DeleteUser(ctx context.Context, id int64) error
 
 	// CreateGrant stores a grant and returns it with its ID set. It returns
 	// ErrNotFound if the user or the app does not exist.

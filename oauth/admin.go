@@ -23,10 +23,15 @@ type AppSpec struct {
 	ResourceServer bool
 }
 
-// DefaultGrants are the grant types of an app registered without --grant.
-// client_credentials is never a default: an app acting on its own behalf is
-// a deliberate choice.
-func DefaultGrants(gatehouse.AppType) []string {
+// DefaultGrants are the grant types of an app registered without --grant:
+// authorization_code and refresh_token, and none for a resource server,
+// which only introspects the tokens presented to it (and so needs no
+// redirect URI). client_credentials is never a default: an app acting on
+// its own behalf is a deliberate choice.
+func DefaultGrants(spec AppSpec) []string {
+	if spec.ResourceServer {
+		return []string{}
+	}
 	return []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken}
 }
 
@@ -36,7 +41,7 @@ var knownGrants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefr
 // first credential, whose secret is returned here and never again.
 func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, string, error) {
 	if spec.Grants == nil {
-		spec.Grants = DefaultGrants(spec.Type)
+		spec.Grants = DefaultGrants(spec)
 	}
 	if spec.DefaultScopes == nil {
 		spec.DefaultScopes = spec.Scopes
@@ -55,21 +60,22 @@ func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, 
 		ResourceServer: spec.ResourceServer,
 		CreatedAt:      s.clock(),
 	}
+	var sec string
+	var err error
 	if app.Type == gatehouse.Public {
 		// DESIGN invariant 5: a public app never has a secret.
-		app, err := s.store.CreateApp(ctx, app)
-		if err != nil {
-			return gatehouse.App{}, "", fmt.Errorf("register app: %w", err)
-		}
-		return app, "", nil
+		app, err = s.store.CreateApp(ctx, app)
+	} else {
+		// The app and its first credential are one transaction: no
+		// half-registered app is ever left behind (DESIGN invariant 10).
+		var cred gatehouse.Credential
+		sec, cred = s.newCredential(0, "initial")
+		app, err = s.store.CreateAppWithCredential(ctx, app, cred)
 	}
-	// The app and its first credential are one transaction: no
-	// half-registered app is ever left behind (DESIGN invariant 10).
-	sec, cred := s.newCredential(0, "initial")
-	app, err := s.store.CreateAppWithCredential(ctx, app, cred)
 	if err != nil {
 		return gatehouse.App{}, "", fmt.Errorf("register app: %w", err)
 	}
+	s.event(ctx, gatehouse.Event{Kind: gatehouse.EventAppCreated, AppID: app.ID, Detail: Detail{"client_id": app.ClientID, "name": app.Name}.String()})
 	return app, sec, nil
 }
 
@@ -122,7 +128,9 @@ func validateGrants(spec AppSpec) []error {
 func (s *Server) validateScopes(ctx context.Context, spec AppSpec) []error {
 	var errs []error
 	for _, name := range spec.Scopes {
-		if _, err := s.store.GetScope(ctx, name); errors.Is(err, gatehouse.ErrNotFound) {
+		if !ValidScopeName(name) {
+			errs = append(errs, fmt.Errorf("scope %s is not registered (gatehouse scope create)", quote(name)))
+		} else if _, err := s.store.GetScope(ctx, name); errors.Is(err, gatehouse.ErrNotFound) {
 			errs = append(errs, fmt.Errorf("scope %s is not registered (gatehouse scope create)", quote(name)))
 		} else if err != nil {
 			errs = append(errs, fmt.Errorf("look up scope: %w", err))
@@ -188,10 +196,20 @@ func validUsername(name string) bool {
 // DeleteApp deletes an app and everything of it: its credentials stop
 // authenticating and its tokens stop working at once (DESIGN revocation
 // cascade: "App deleted").
+// It is audited with the app's client_id and name, which the event
+// outlives.
 func (s *Server) DeleteApp(ctx context.Context, clientID string) error {
+	if !plausibleClientID(clientID) {
+		return fmt.Errorf("delete app: %w", gatehouse.ErrNotFound)
+	}
+	a, err := s.store.GetApp(ctx, clientID)
+	if err != nil {
+		return fmt.Errorf("delete app: %w", err)
+	}
 	if err := s.store.DeleteApp(ctx, clientID); err != nil {
 		return fmt.Errorf("delete app: %w", err)
 	}
+	s.event(ctx, gatehouse.Event{Kind: gatehouse.EventAppDeleted, AppID: a.ID, Detail: Detail{"client_id": a.ClientID, "name": a.Name}.String()})
 	return nil
 }
 

@@ -151,3 +151,36 @@ func (s *Store) DeleteApp(ctx context.Context, clientID string) error {
 	}
 	return nil
 }
+
+// UpdateApp replaces the app's name, resource server flag and lists in one
+// transaction and returns the app as stored. An unknown client_id, or a
+// scope that is not registered (the foreign key of app_scopes or
+// app_default_scopes), is gatehouse.ErrNotFound. The triggers of the apps
+// table and of its lists change the generation.
+func (s *Store) UpdateApp(ctx context.Context, a gatehouse.App) (gatehouse.App, error) {
+	var out gatehouse.App
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `UPDATE apps SET name = $1, resource_server = $2 WHERE client_id = $3 RETURNING id`,
+			a.Name, flag(a.ResourceServer), a.ClientID).Scan(&id)
+		if err != nil {
+			return err // no row: ErrNotFound by mapErr
+		}
+		for _, l := range appLists {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+l.table+` WHERE app_id = $1`, id); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO `+l.table+` (app_id, position, `+l.column+`)
+	SELECT $1, item.ord - 1, item.value FROM unnest($2::text[]) WITH ORDINALITY AS item (value, ord)`, id, *l.field(&a))
+			if err != nil {
+				return err
+			}
+		}
+		out, err = one(ctx, tx, scanApp, getAppByIDSQL, id)
+		return err
+	})
+	if err != nil {
+		return gatehouse.App{}, fmt.Errorf("postgres: update app: %w", mapErr(err))
+	}
+	return out, nil
+}

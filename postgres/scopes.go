@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 const scopeColumns = `name, description, created_at`
@@ -45,4 +47,27 @@ func (s *Store) ListScopes(ctx context.Context) ([]gatehouse.Scope, error) {
 		return nil, fmt.Errorf("postgres: list scopes: %w", err)
 	}
 	return scopes, nil
+}
+
+// DeleteScope deletes the named scope. An app that lists it fails the
+// foreign key of app_scopes or app_default_scopes, and the delete is
+// gatehouse.ErrInUse; an unknown name is gatehouse.ErrNotFound.
+func (s *Store) DeleteScope(ctx context.Context, name string) error {
+	n, err := s.exec(ctx, `DELETE FROM scopes WHERE name = $1`, name)
+	if isForeignKeyViolation(err) {
+		err = fmt.Errorf("%w: %w", gatehouse.ErrInUse, err)
+	} else if err == nil && n == 0 {
+		err = gatehouse.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: delete scope: %w", err)
+	}
+	return nil
+}
+
+// isForeignKeyViolation reports whether err is PostgreSQL's foreign key
+// violation (SQLSTATE 23503).
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeForeignKeyViolation
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse"
@@ -57,4 +58,84 @@ func (s *Store) ListUsers(ctx context.Context) ([]gatehouse.User, error) {
 		return nil, fmt.Errorf("postgres: list users: %w", err)
 	}
 	return users, nil
+}
+
+// SetPasswordHash replaces the user's password hash and deletes the user's
+// sessions and devices, in one transaction.
+func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return gatehouse.ErrNotFound
+		}
+		return execAll(ctx, tx, userID, `DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM devices WHERE user_id = $1`)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: set password: %w", err)
+	}
+	return nil
+}
+
+// deleteUserSQL deletes everything of a user, then the user. Tokens and
+// codes go with their grants (ON DELETE CASCADE through the grant_id
+// index); those that name the user without a grant are looked for too. No
+// index serves tokens.user_id or codes.user_id (every token insert would
+// pay for one), so those two statements scan, as the foreign key check of
+// the user's own delete does: a rare command of the operator.
+var deleteUserSQL = []string{
+	`DELETE FROM grants WHERE user_id = $1`,
+	`DELETE FROM tokens WHERE user_id = $1`,
+	`DELETE FROM codes WHERE user_id = $1`,
+	`DELETE FROM consents WHERE user_id = $1`,
+	`DELETE FROM sessions WHERE user_id = $1`,
+	`DELETE FROM devices WHERE user_id = $1`,
+	`DELETE FROM users WHERE id = $1`,
+}
+
+// deleteUserAttempts bounds how often DeleteUser runs again when a record
+// of the user was written while it ran (a login, a consent): the delete of
+// the user then fails its foreign key, and a second run deletes that too.
+const deleteUserAttempts = 3
+
+// DeleteUser deletes the user with everything of the user, in one
+// transaction, or returns gatehouse.ErrNotFound.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	var err error
+	for range deleteUserAttempts {
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			for i, q := range deleteUserSQL {
+				tag, err := tx.Exec(ctx, q, id)
+				if err != nil {
+					return err
+				}
+				if i == len(deleteUserSQL)-1 && tag.RowsAffected() == 0 {
+					return gatehouse.ErrNotFound
+				}
+			}
+			return nil
+		})
+		if !isForeignKeyViolation(err) {
+			break
+		}
+	}
+	if isForeignKeyViolation(err) {
+		err = errors.New("records of the user keep being written; try again")
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: delete user: %w", err)
+	}
+	return nil
+}
+
+// execAll runs each statement in tx with the one argument arg.
+func execAll(ctx context.Context, tx pgx.Tx, arg any, queries ...string) error {
+	for _, q := range queries {
+		if _, err := tx.Exec(ctx, q, arg); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -189,4 +190,48 @@ func (s *Store) DeleteApp(ctx context.Context, clientID string) error {
 		return fmt.Errorf("sqlite: delete app: %w", gatehouse.ErrNotFound)
 	}
 	return nil
+}
+
+// UpdateApp replaces the app's name, resource server flag and lists in one
+// transaction and returns the app as stored. An unknown client_id, or a
+// scope that is not registered (the foreign key of app_scopes or
+// app_default_scopes), is gatehouse.ErrNotFound. The triggers of the apps
+// table and of its lists change the generation.
+func (s *Store) UpdateApp(ctx context.Context, a gatehouse.App) (gatehouse.App, error) {
+	var out gatehouse.App
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE apps SET name = ?, resource_server = ? WHERE client_id = ? RETURNING id`,
+			a.Name, a.ResourceServer, a.ClientID).Scan(&a.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gatehouse.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		for _, l := range appLists {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+l.table+` WHERE app_id = ?`, a.ID); err != nil {
+				return err
+			}
+			if err := l.insert(ctx, tx, a.ID, *l.field(&a)); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.QueryContext(ctx, getAppByIDSQL, a.ID)
+		if err != nil {
+			return err
+		}
+		apps, err := scanApps(rows)
+		if err != nil {
+			return err
+		}
+		if len(apps) == 0 {
+			return gatehouse.ErrNotFound
+		}
+		out = apps[0]
+		return nil
+	})
+	if err != nil {
+		return gatehouse.App{}, fmt.Errorf("sqlite: update app: %w", mapErr(err))
+	}
+	return out, nil
 }

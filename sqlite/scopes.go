@@ -3,9 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 const scopeColumns = `name, description, created_at`
@@ -44,4 +47,21 @@ func (s *Store) ListScopes(ctx context.Context) ([]gatehouse.Scope, error) {
 		return nil, fmt.Errorf("sqlite: list scopes: %w", err)
 	}
 	return scopes, nil
+}
+
+// DeleteScope deletes the named scope. An app that lists it fails the
+// foreign key of app_scopes or app_default_scopes, and the delete is
+// gatehouse.ErrInUse; an unknown name is gatehouse.ErrNotFound.
+func (s *Store) DeleteScope(ctx context.Context, name string) error {
+	n, err := s.write.exec(ctx, `DELETE FROM scopes WHERE name = ?`, name)
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		err = fmt.Errorf("%w: %w", gatehouse.ErrInUse, err)
+	} else if err == nil && n == 0 {
+		err = gatehouse.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: delete scope: %w", err)
+	}
+	return nil
 }

@@ -63,7 +63,7 @@ func newScopeCmd(c *common, e env) *cobra.Command {
 			})
 		},
 	}
-	scope.AddCommand(create, list)
+	scope.AddCommand(create, list, newScopeDeleteCmd(c, e))
 	return scope
 }
 
@@ -124,7 +124,7 @@ func newUserCmd(c *common, e env) *cobra.Command {
 			})
 		},
 	}
-	user.AddCommand(create, list)
+	user.AddCommand(create, list, newUserDeleteCmd(c, e), newUserSetPasswordCmd(c, e))
 	return user
 }
 
@@ -187,7 +187,7 @@ func optTime(t time.Time) *time.Time {
 
 func newAppCmd(c *common, e env) *cobra.Command {
 	app := &cobra.Command{Use: "app", Short: "Manage apps (OAuth clients)"}
-	app.AddCommand(newAppCreateCmd(c, e), newAppListCmd(c, e), newAppShowCmd(c, e), newAppDeleteCmd(c, e))
+	app.AddCommand(newAppCreateCmd(c, e), newAppListCmd(c, e), newAppShowCmd(c, e), newAppUpdateCmd(c, e), newAppDeleteCmd(c, e))
 	return app
 }
 
@@ -195,7 +195,7 @@ func newAppCreateCmd(c *common, e env) *cobra.Command {
 	var spec oauth.AppSpec
 	var typ string
 	cmd := &cobra.Command{
-		Use:   "create --name NAME --type confidential|public --redirect-uri URI… --scope S… [--grant G…]",
+		Use:   "create --name NAME --type confidential|public --redirect-uri URI… --scope S… [--grant G…] [--resource-server]",
 		Short: "Register an app; a confidential app's client_secret is printed once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -207,7 +207,7 @@ func newAppCreateCmd(c *common, e env) *cobra.Command {
 				spec.DefaultScopes = nil
 			}
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
-				a, sec, err := srv.RegisterApp(cmd.Context(), spec)
+				a, sec, err := srv.RegisterApp(operatorContext(cmd), spec)
 				if err != nil {
 					return err
 				}
@@ -230,7 +230,7 @@ func newAppCreateCmd(c *common, e env) *cobra.Command {
 	f.StringSliceVar(&spec.RedirectURIs, "redirect-uri", nil, "a redirect URI (repeat the flag for several)")
 	f.StringSliceVar(&spec.Scopes, "scope", nil, "a scope the app may request (repeat or comma-separate)")
 	f.StringSliceVar(&spec.DefaultScopes, "default-scope", nil, "a scope granted when a request names none (default: all of --scope)")
-	f.StringSliceVar(&spec.Grants, "grant", nil, "a grant type: authorization_code, refresh_token, client_credentials (default: authorization_code,refresh_token)")
+	f.StringSliceVar(&spec.Grants, "grant", nil, "a grant type: authorization_code, refresh_token, client_credentials (default: authorization_code,refresh_token; none for a resource server)")
 	f.BoolVar(&spec.ResourceServer, "resource-server", false, "let this confidential app introspect every token, not only its own")
 	return cmd
 }
@@ -336,7 +336,7 @@ func newAppDeleteCmd(c *common, e env) *cobra.Command {
 				if err := confirm(e, yes, what, a.ClientID); err != nil {
 					return err
 				}
-				err = srv.DeleteApp(cmd.Context(), args[0])
+				err = srv.DeleteApp(operatorContext(cmd), args[0])
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no app has client_id %q", args[0])
 				}

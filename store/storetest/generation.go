@@ -46,6 +46,22 @@ func generationCases() []testCase {
 				_, err := f.st.RevokeCredential(f.ctx, c.ID, at(time.Hour))
 				ok(t, err)
 			})
+			renamed := a
+			renamed.Name = "Renamed"
+			f.changes("UpdateApp of the name", true, func() { _, err := f.st.UpdateApp(f.ctx, renamed); ok(t, err) })
+			fewer := renamed
+			fewer.RedirectURIs = fewer.RedirectURIs[:1]
+			f.changes("UpdateApp of a list", true, func() { _, err := f.st.UpdateApp(f.ctx, fewer); ok(t, err) })
+			f.changes("UpdateApp of an unknown app", false, func() {
+				_, err := f.st.UpdateApp(f.ctx, f.newApp("ghost"))
+				isErr(t, err, gatehouse.ErrNotFound)
+			})
+			bad := fewer
+			bad.Scopes = []string{"nosuch"}
+			f.changes("UpdateApp that fails", false, func() {
+				_, err := f.st.UpdateApp(f.ctx, bad)
+				isErr(t, err, gatehouse.ErrNotFound)
+			})
 			other := f.app("other")
 			f.changes("DeleteApp", true, func() { ok(t, f.st.DeleteApp(f.ctx, other.ClientID)) })
 		}},
