@@ -41,8 +41,14 @@ func (s *Server) refreshToken(ctx context.Context, c Client, req TokenRequest) (
 		// client (RFC 9700 §4.14.2).
 		return TokenResponse{}, s.refreshReused(ctx, old, "a refresh token revoked by a retry was presented")
 	}
+	// A scope the operator took from the app since the grant is not
+	// issued again: the grant narrows to what the app may still request.
+	allowed := slices.DeleteFunc(slices.Clone(old.Scopes), func(sc string) bool { return !slices.Contains(c.App.Scopes, sc) })
+	if len(allowed) == 0 {
+		return TokenResponse{}, Errorf(CodeInvalidScope, "the app may no longer request any scope of this grant: ask the user to authorize it again")
+	}
 	// RFC 6749 §6: the scope may narrow, never widen.
-	scopes, err := narrowScopes(req.Scope, old.Scopes)
+	scopes, err := narrowScopes(req.Scope, allowed)
 	if err != nil {
 		return TokenResponse{}, err
 	}
