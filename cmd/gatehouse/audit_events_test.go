@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // countKind counts the events of one kind in the audit log.
@@ -118,5 +120,56 @@ func TestProtocolEventsAudited(t *testing.T) {
 	f.cmd(t, "", "credential", "create", "--app", f.web.ClientID, "--name", "ci")
 	if e := f.event(t, "credential_created", "--app", f.web.ClientID); e.Actor != "operator" || e.Detail["name"] != "ci" || e.Address != "" {
 		t.Errorf("credential_created event: %+v", e)
+	}
+}
+
+// Issue 11 item 3: each audit event is also one JSON log line of the
+// server (--log-format json), with its kind, actor, address and detail as
+// an object, and never the token; 'audit log --since' and '--app' select.
+func TestAuditEventIsOneJSONLogLine(t *testing.T) {
+	f := newFlowFixture(t, "--log-format", "json")
+	tok := f.ccToken(t)
+	r := send(t, "POST", f.srv.URL+"/api/v1/revoked_access_tokens", "", "", map[string]string{"Authorization": "Bearer " + tok})
+	if r.status != 200 {
+		t.Fatalf("revoke own token: %d %s", r.status, r.raw)
+	}
+	var lines []map[string]any
+	for _, l := range strings.Split(f.srv.Stderr.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "audit event" {
+			lines = append(lines, m)
+		}
+		if strings.Contains(l, tok) {
+			t.Fatalf("a log line holds the token: %s", l)
+		}
+	}
+	var found map[string]any
+	for _, m := range lines {
+		if m["kind"] == "token_revoked" {
+			if found != nil {
+				t.Fatal("two log lines for one revocation")
+			}
+			found = m
+		}
+	}
+	detail, _ := found["detail"].(map[string]any)
+	if found == nil || found["actor"] != "app" || found["address"] != "127.0.0.1" || detail == nil || detail["token_kind"] != "access" {
+		t.Fatalf("the token_revoked log line: %v (of %d audit lines)", found, len(lines))
+	}
+
+	if es := f.events(t, "--since", "1h", "--app", f.cc.ClientID); len(es) != 2 || es[0].Kind != "token_revoked" || es[1].Kind != "app_created" {
+		t.Errorf("audit log --since 1h --app: %+v, want the revocation and the app's creation", es)
+	}
+	if es := f.events(t, "--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)); len(es) != 0 {
+		t.Errorf("audit log --since an hour ahead: %+v, want none", es)
+	}
+	if es := f.events(t, "--app", f.web.ClientID); len(es) != 1 || es[0].Kind != "app_created" {
+		t.Errorf("audit log --app of another app: %+v, want its creation only", es)
+	}
+	for _, args := range [][]string{{"--since", "yesterday"}, {"--limit", "0"}, {"--app", "app_nosuch"}} {
+		code, out, errOut := runCmd(t, f.dir, nil, "", append([]string{"audit", "log"}, args...)...)
+		if code == 0 || out != "" || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("audit log %v: exit %d, %q, %q; want one line of refusal", args, code, out, errOut)
+		}
 	}
 }
