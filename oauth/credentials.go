@@ -69,8 +69,9 @@ func (s *Server) CreateCredential(ctx context.Context, app gatehouse.App, name s
 	return sec, c, nil
 }
 
-// credentialOf returns the credential id of app, or an operator's error.
-func (s *Server) credentialOf(ctx context.Context, app gatehouse.App, id int64) (gatehouse.Credential, error) {
+// CredentialOf returns the credential id of app, or an operator's error
+// that is gatehouse.ErrNotFound.
+func (s *Server) CredentialOf(ctx context.Context, app gatehouse.App, id int64) (gatehouse.Credential, error) {
 	creds, err := s.store.ListCredentials(ctx, app.ID)
 	if err != nil {
 		return gatehouse.Credential{}, fmt.Errorf("look up credential: %w", err)
@@ -95,7 +96,7 @@ func (s *Server) RotateCredential(ctx context.Context, app gatehouse.App, id int
 	if overlap < 0 || overlap > MaxOverlap {
 		return "", gatehouse.Credential{}, gatehouse.Credential{}, fmt.Errorf("the overlap must be between 0 and %s", formatDays(MaxOverlap))
 	}
-	old, err := s.credentialOf(ctx, app, id)
+	old, err := s.CredentialOf(ctx, app, id)
 	if err != nil {
 		return "", gatehouse.Credential{}, gatehouse.Credential{}, err
 	}
@@ -134,7 +135,7 @@ func (s *Server) RotateCredential(ctx context.Context, app gatehouse.App, id int
 // revoked refresh token presented later is an ended grant, not a reuse.
 // It is audited.
 func (s *Server) RevokeCredential(ctx context.Context, app gatehouse.App, id int64) (gatehouse.Credential, gatehouse.Revoked, error) {
-	c, err := s.credentialOf(ctx, app, id)
+	c, err := s.CredentialOf(ctx, app, id)
 	if err != nil {
 		return gatehouse.Credential{}, gatehouse.Revoked{}, err
 	}

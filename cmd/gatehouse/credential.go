@@ -295,18 +295,9 @@ func newCredentialDeleteCmd(c *common, e env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				creds, err := srv.Store().ListCredentials(cmd.Context(), a.ID)
+				target, err := srv.CredentialOf(cmd.Context(), a, id)
 				if err != nil {
-					return fmt.Errorf("look up credential: %w", err)
-				}
-				var target *gatehouse.Credential
-				for i := range creds {
-					if creds[i].ID == id {
-						target = &creds[i]
-					}
-				}
-				if target == nil {
-					return fmt.Errorf("app %s has no credential %d (gatehouse credential list --app %s)", a.ClientID, id, a.ClientID)
+					return err
 				}
 				what := fmt.Sprintf("delete credential %d (%s, …%s) of %s: it stops at once, and EVERY access and refresh token and every grant of the app is revoked",
 					target.ID, target.Name, target.Hint, a.ClientID)
