@@ -28,6 +28,9 @@ func TestLayers(t *testing.T) {
 		{pkg: module + "/postgres/pgtest", forbidden: []string{"/oauth", "/httpapi", "/web", "/sqlite", "/store/storetest", "/cmd/"}},
 		{pkg: module + "/httpapi", forbidden: []string{"/sqlite", "/postgres", "/cmd/"}},
 		{pkg: module + "/web", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/cmd/"}},
+		// The client toolkit is for apps: it knows the server only by the
+		// protocol, never by its code.
+		{pkg: module + "/client", forbidden: []string{"/oauth", "/sqlite", "/postgres", "/httpapi", "/web", "/cmd/", "/store", "/secret", "/ratelimit", "/dump", "/bench"}},
 		{pkg: module + "/bench", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},
 	}
 	for _, r := range rules {

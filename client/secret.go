@@ -1,0 +1,86 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// Secret is a confidential app's client secret. It can be made only from
+// the environment or a private file, never from a string literal, and it
+// never shows itself: String, GoString, every fmt verb, JSON and slog print
+// "[redacted]". The zero Secret is empty.
+type Secret struct {
+	value string
+}
+
+const redacted = "[redacted]"
+
+// SecretFromEnv reads the secret from the environment variable name. An
+// unset or empty variable is an error that names the variable, never a
+// value.
+func SecretFromEnv(name string) (Secret, error) {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return Secret{}, fmt.Errorf("client: the environment variable %s holding the client secret is unset or empty", name)
+	}
+	return Secret{value: v}, nil
+}
+
+// SecretFromFile reads the secret from a file that only its owner may
+// read: a file readable by its group or by others is refused (chmod 600
+// it), as is an empty one. Surrounding white space (a final newline) is
+// dropped.
+func SecretFromFile(path string) (Secret, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Secret{}, fmt.Errorf("client: open the client secret file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Secret{}, fmt.Errorf("client: the client secret file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return Secret{}, fmt.Errorf("client: the client secret file %s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return Secret{}, fmt.Errorf("client: the client secret file %s is readable by others (mode %#o): chmod 600 it", path, perm)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return Secret{}, fmt.Errorf("client: read the client secret file: %w", err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return Secret{}, fmt.Errorf("client: the client secret file %s is empty", path)
+	}
+	return Secret{value: v}, nil
+}
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.value == "" }
+
+// String returns "[redacted]".
+func (Secret) String() string { return redacted }
+
+// GoString returns "[redacted]", for %#v.
+func (Secret) GoString() string { return redacted }
+
+// Format prints "[redacted]" for every verb and flag.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// MarshalJSON writes "[redacted]".
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText writes "[redacted]" (encoding.TextMarshaler, used by slog's
+// text handler and others).
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// LogValue makes slog print "[redacted]".
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// reveal returns the secret itself, for the token endpoint only.
+func (s Secret) reveal() string { return s.value }
