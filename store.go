@@ -271,6 +271,14 @@ type Store interface {
 	// CreateSession stores a login session. It returns ErrAlreadyExists if
 	// the digest is taken and ErrNotFound if the user does not exist.
 	CreateSession(ctx context.Context, s Session) error
+	// OpenSession stores the session s and, when d is not nil, the device
+	// d, in one transaction, provided their user exists and still has the
+	// password hash passwordHash (the one the sign-in verified): a password
+	// set (SetPasswordHash) or an account deleted while a sign-in was
+	// checking the old password ends that sign-in with ErrNotFound, so that
+	// no session outlives 'user set-password'. It returns ErrAlreadyExists
+	// if a digest is taken; on any error nothing is stored.
+	OpenSession(ctx context.Context, s Session, d *Device, passwordHash string) error
 	// GetSession returns the session with that digest, or ErrNotFound.
 	// Expired sessions are returned too, until they are deleted.
 	GetSession(ctx context.Context, digest []byte) (Session, error)

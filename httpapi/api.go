@@ -113,7 +113,7 @@ func (a *API) introspect(w http.ResponseWriter, r *http.Request) {
 func (a *API) allowProbe(w http.ResponseWriter, r *http.Request, ca oauth.ClientAuth) bool {
 	ok, wait := a.ProbeLimit.Allow(ca.ClientID)
 	if a.ProbeLimit.Fail(ca.ClientID) {
-		a.OAuth.RecordEvent(r.Context(), gatehouse.Event{Kind: gatehouse.EventIntrospectionThrottled, Actor: gatehouse.ActorApp,
+		a.OAuth.RecordClientEvent(r.Context(), ca.ClientID, gatehouse.Event{Kind: gatehouse.EventIntrospectionThrottled, Actor: gatehouse.ActorApp,
 			Detail: oauth.Detail{"client_id": LoggableClientID(ca.ClientID),
 				"message": "the client introspected too many tokens that do not exist; such introspections are refused until the limit refills"}.String()})
 	}
@@ -249,7 +249,11 @@ func (a *API) throttled(r *http.Request, ca oauth.ClientAuth, name string) {
 	if name == "client_address" {
 		d["client_id"] = LoggableClientID(ca.ClientID)
 	}
-	a.OAuth.RecordEvent(r.Context(), gatehouse.Event{Kind: gatehouse.EventClientThrottled, Actor: gatehouse.ActorApp, Detail: d.String()})
+	clientID := ""
+	if name == "client_address" {
+		clientID = ca.ClientID
+	}
+	a.OAuth.RecordClientEvent(r.Context(), clientID, gatehouse.Event{Kind: gatehouse.EventClientThrottled, Actor: gatehouse.ActorApp, Detail: d.String()})
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -72,6 +72,32 @@ func (s *Server) NewSession(ctx context.Context, userID int64) (string, error) {
 	return id, nil
 }
 
+// SignIn opens a login session for u, whom Login has just verified, and,
+// when rememberDevice is set, remembers the browser as u's device; it
+// returns the session id and the device id (empty when not remembered),
+// the cookie values. It fails with ErrLoginFailed when u's password was
+// changed, or u deleted, since Login read it: a sign-in that raced
+// 'gatehouse user set-password' opens no session.
+func (s *Server) SignIn(ctx context.Context, u gatehouse.User, rememberDevice bool) (string, string, error) {
+	now := s.clock()
+	sessID := secret.New(secret.Session)
+	sess := gatehouse.Session{Digest: s.digest.Digest(sessID), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	var d *gatehouse.Device
+	var devID string
+	if rememberDevice {
+		devID = secret.New(secret.Device)
+		d = &gatehouse.Device{Digest: s.digest.Digest(devID), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.DeviceTTL)}
+	}
+	err := s.store.OpenSession(ctx, sess, d, u.PasswordHash)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return "", "", ErrLoginFailed
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("sign in: %w", err)
+	}
+	return sessID, devID, nil
+}
+
 // SessionUser returns the user of a live session. A malformed, unknown or
 // expired session id is ErrNotFound.
 func (s *Server) SessionUser(ctx context.Context, id string) (gatehouse.User, error) {

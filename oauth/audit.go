@@ -44,6 +44,18 @@ func (s *Server) RecordEvent(ctx context.Context, e gatehouse.Event) {
 	s.event(ctx, e)
 }
 
+// RecordClientEvent is RecordEvent for an event about the client that
+// presented clientID: the event names its app when one has that
+// client_id, so that 'gatehouse audit log --app' shows it.
+func (s *Server) RecordClientEvent(ctx context.Context, clientID string, e gatehouse.Event) {
+	if clientID != "" && plausibleClientID(clientID) {
+		if a, err := s.app(ctx, clientID); err == nil {
+			e.AppID = a.ID
+		}
+	}
+	s.RecordEvent(ctx, e)
+}
+
 // event records an audit event, filling its actor and address from ctx
 // when it names none, and writes it as one log line; a failure to record
 // is logged, not fatal.

@@ -111,13 +111,20 @@ func (s *Store) RevokeCredential(ctx context.Context, id int64, at time.Time) (g
 		if err := tx.QueryRow(ctx, `DELETE FROM credentials WHERE id = $1 RETURNING app_id`, id).Scan(&appID); err != nil {
 			return mapErr(err)
 		}
-		tag, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE app_id = $2 AND revoked_at IS NULL`, millis(at), appID)
+		// The grants before the tokens, as RevokeGrant does: a refresh or
+		// code redemption that writes a token into one of them waits for
+		// this transaction (insertGrantTokenSQL locks the grant FOR SHARE)
+		// and then finds it revoked; one that locked it first has
+		// committed before the tokens' statement takes its snapshot. The
+		// credential's deletion, in the first statement, holds the
+		// generation row for the tokens without a grant (insertTokenAtSQL).
+		tag, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE app_id = $2 AND revoked_at IS NULL`, millis(at), appID)
 		if err != nil {
 			return err
 		}
-		r.Tokens = tag.RowsAffected()
-		tag, err = tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE app_id = $2 AND revoked_at IS NULL`, millis(at), appID)
 		r.Grants = tag.RowsAffected()
+		tag, err = tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE app_id = $2 AND revoked_at IS NULL`, millis(at), appID)
+		r.Tokens = tag.RowsAffected()
 		return err
 	})
 	if err != nil {

@@ -84,3 +84,32 @@ func (s *Store) GetDevice(ctx context.Context, digest []byte) (gatehouse.Device,
 	}
 	return d, nil
 }
+
+// OpenSession stores a session and its device, provided the user still
+// has passwordHash, in one transaction; see gatehouse.Store. The user's
+// row is locked FOR SHARE: SetPasswordHash and DeleteUser change that row
+// first, so either they wait for this sign-in to commit and then delete
+// its session, or it waits for them and then finds the hash changed or
+// the user gone (READ COMMITTED's re-check of a locked row).
+func (s *Store) OpenSession(ctx context.Context, sess gatehouse.Session, d *gatehouse.Device, passwordHash string) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 AND password_hash = $2 FOR SHARE`, sess.UserID, passwordHash).Scan(&one); err != nil {
+			return mapErr(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4)`,
+			sess.Digest, sess.UserID, millis(sess.CreatedAt), millis(sess.ExpiresAt)); err != nil {
+			return err
+		}
+		if d == nil {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES ($1, $2, $3, $4)`,
+			d.Digest, d.UserID, millis(d.CreatedAt), millis(d.ExpiresAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: open session: %w", mapErr(err))
+	}
+	return nil
+}

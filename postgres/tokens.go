@@ -83,19 +83,33 @@ func (s *Store) CreateToken(ctx context.Context, t gatehouse.Token) error {
 }
 
 // insertTokenAtSQL and insertGrantTokenAtSQL are insertTokenSQL and
-// insertGrantTokenSQL, provided the generation is $12. The generation is
-// read in the statement's snapshot (READ COMMITTED): a change committed
-// before the insert began is seen.
+// insertGrantTokenSQL, provided the generation is $12.
+//
+// Why FOR SHARE on the generation row: a change of an app or a credential
+// (RevokeCredential, DeleteCredential, ...) updates that row, through its
+// triggers, in its first statement, and holds the row's lock until it
+// commits. A plain read in the insert's snapshot would see the old value
+// while the change is uncommitted, and an insert that commits after the
+// change's later statements took their snapshots (revoking the app's
+// tokens) would leave a live token minted with a deleted credential (the
+// issue 11 security review measured hundreds, under a race of client
+// credentials requests against 'credential delete'). With FOR SHARE, the
+// insert waits for the change to commit and then reads the row as the
+// change left it (READ COMMITTED's re-check of a locked row): the
+// generation differs and nothing is inserted. Or the insert locks first,
+// the change waits for it to commit, and the change's revoking statement
+// sees the token. Every lock is shared among inserts; only a change of an
+// app or a credential, which is rare, makes them wait.
 const insertTokenAtSQL = `INSERT INTO tokens (` + tokenColumns + `)
 	SELECT $1::bytea, $2::text, $3::bigint, $4::bigint, $5::bigint, $6::text, $7::bigint, $8::bigint, $9::bigint,
 		$10::bytea, $11::bigint
-	WHERE (SELECT value FROM generation) = $12::bigint`
+	WHERE (SELECT value FROM generation FOR SHARE) = $12::bigint`
 
 const insertGrantTokenAtSQL = `INSERT INTO tokens (` + tokenColumns + `)
 	SELECT $1::bytea, $2::text, $3::bigint, $4::bigint, g.id, $6::text, $7::bigint, $8::bigint, $9::bigint,
 		$10::bytea, $11::bigint
 	FROM grants g WHERE g.id = $5::bigint AND g.revoked_at IS NULL
-		AND (SELECT value FROM generation) = $12::bigint
+		AND (SELECT value FROM generation FOR SHARE) = $12::bigint
 	FOR SHARE OF g`
 
 // CreateTokenAt stores a token if the generation is still gen; see

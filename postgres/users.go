@@ -106,6 +106,11 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	var err error
 	for range deleteUserAttempts {
 		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			// The user's row first: a sign-in that is opening a session
+			// (OpenSession, FOR SHARE) waits, and then finds no user.
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, id); err != nil {
+				return err
+			}
 			for i, q := range deleteUserSQL {
 				tag, err := tx.Exec(ctx, q, id)
 				if err != nil {

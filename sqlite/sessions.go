@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse"
@@ -83,4 +84,34 @@ func (s *Store) GetDevice(ctx context.Context, digest []byte) (gatehouse.Device,
 		return gatehouse.Device{}, fmt.Errorf("sqlite: get device: %w", err)
 	}
 	return d, nil
+}
+
+// OpenSession stores a session and its device, provided the user still
+// has passwordHash, in one transaction on the single writer; see
+// gatehouse.Store.
+func (s *Store) OpenSession(ctx context.Context, sess gatehouse.Session, d *gatehouse.Device, passwordHash string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ? AND password_hash = ?`, sess.UserID, passwordHash).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gatehouse.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?)`,
+			sess.Digest, sess.UserID, millis(sess.CreatedAt), millis(sess.ExpiresAt)); err != nil {
+			return err
+		}
+		if d == nil {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES (?, ?, ?, ?)`,
+			d.Digest, d.UserID, millis(d.CreatedAt), millis(d.ExpiresAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: open session: %w", mapErr(err))
+	}
+	return nil
 }

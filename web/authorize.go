@@ -279,7 +279,15 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, err)
 		return
 	}
-	if err := p.startSession(w, r, u, known); err != nil {
+	err = p.startSession(w, r, u, known)
+	if errors.Is(err, oauth.ErrLoginFailed) {
+		// The password was changed, or the account deleted, while it was
+		// being checked: the old password no longer signs in.
+		page.Error = "The username or password is wrong."
+		p.render(w, r, http.StatusUnauthorized, "login", page)
+		return
+	}
+	if err != nil {
 		p.serverError(w, r, err)
 		return
 	}
@@ -299,19 +307,14 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, u gatehouse
 			return err
 		}
 	}
-	id, err := p.OAuth.NewSession(r.Context(), u.ID)
+	id, device, err := p.OAuth.SignIn(r.Context(), u, !knownDevice)
 	if err != nil {
 		return err
 	}
 	p.setSession(w, id)
-	if knownDevice {
-		return nil
+	if device != "" {
+		p.setDevice(w, device)
 	}
-	device, err := p.OAuth.NewDevice(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	p.setDevice(w, device)
 	return nil
 }
 

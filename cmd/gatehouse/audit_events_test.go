@@ -67,7 +67,7 @@ func TestLockoutsAuditedOncePerLockout(t *testing.T) {
 		wantError(t, "a wrong secret past the limit", f.postFrom(t, "127.0.0.31", "/token", clientForm(bad, cc)), 429, "invalid_client")
 	}
 	n, es = f.countKind(t, "client_auth_throttled")
-	if n != 1 || es[0].Address != "127.0.0.31" || es[0].Detail["client_id"] != f.cc.ClientID || es[0].Actor != "app" {
+	if n != 1 || es[0].Address != "127.0.0.31" || es[0].Detail["client_id"] != f.cc.ClientID || es[0].Actor != "app" || es[0].ClientID != f.cc.ClientID {
 		t.Fatalf("after one client lockout: %d client_auth_throttled events %+v, want 1 with the address and client_id", n, es)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,8 @@ func newTokenCmd(c *common, e env) *cobra.Command {
 				return errors.New("the token is read from standard input: pass --token-stdin (never on the command line)")
 			}
 			token, err := readSecretLine(e.stdin)
-			if err != nil {
+			token = strings.TrimSpace(token) // a pasted token often carries a space
+			if err != nil || token == "" {
 				return errors.New("standard input is empty: pipe the token in (for example: pbpaste | gatehouse token revoke --token-stdin)")
 			}
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {

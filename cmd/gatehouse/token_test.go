@@ -48,8 +48,9 @@ func TestTokenRevokeFromStdin(t *testing.T) {
 			t.Errorf("token_revoked event: %+v", e)
 		}
 
-		// Revoking again says so and succeeds; an unknown token fails.
-		if out := f.cmd(t, first.access+"\n", "token", "revoke", "--token-stdin"); !strings.Contains(out, "already") {
+		// Revoking again (pasted with spaces) says so and succeeds; an
+		// unknown token fails.
+		if out := f.cmd(t, "  "+first.access+" \r\n", "token", "revoke", "--token-stdin"); !strings.Contains(out, "already") {
 			t.Errorf("revoking a revoked token: %q", out)
 		}
 		for _, tt := range []struct {

@@ -40,7 +40,7 @@ func checkSessionsGone(t *testing.T, f *fixture, sessions ...gatehouse.Session) 
 }
 
 func sessionCases() []testCase {
-	return []testCase{
+	return append([]testCase{
 		{"RoundTrip", func(t *testing.T, f *fixture) {
 			u := f.user("alice")
 			expired := newSession("expired", u)
@@ -84,5 +84,5 @@ func sessionCases() []testCase {
 			isErr(t, f.st.DeleteSession(f.ctx, digest("two")), gatehouse.ErrNotFound)
 			checkSessions(t, f, s)
 		}},
-	}
+	}, openSessionCases()...)
 }
