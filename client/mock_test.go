@@ -23,6 +23,7 @@ type mockAS struct {
 	tokenRequests  atomic.Int64
 	revokeRequests atomic.Int64
 	requests       atomic.Int64 // every request but the metadata
+	all            atomic.Int64 // every request
 
 	mu       sync.Mutex
 	md       map[string]any       // the metadata served
@@ -45,21 +46,22 @@ func newMockAS(t *testing.T) *mockAS {
 	})
 	mux.HandleFunc("POST /token", m.serveToken)
 	mux.HandleFunc("POST /revoke", m.serveRevoke)
-	m.Server = httptest.NewServer(countAll(&m.requests, mux))
+	m.Server = httptest.NewServer(countAll(&m.requests, &m.all, mux))
 	t.Cleanup(m.Close)
 	m.md = map[string]any{
-		"issuer":                 m.URL,
-		"authorization_endpoint": m.URL + "/authorize",
-		"token_endpoint":         m.URL + "/token",
-		"revocation_endpoint":    m.URL + "/revoke",
-		"code_challenge_methods_supported":               []string{"S256"},
+		"issuer":                           m.URL,
+		"authorization_endpoint":           m.URL + "/authorize",
+		"token_endpoint":                   m.URL + "/token",
+		"revocation_endpoint":              m.URL + "/revoke",
+		"code_challenge_methods_supported": []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
 	}
 	return m
 }
 
-func countAll(n *atomic.Int64, h http.Handler) http.Handler {
+func countAll(n, all *atomic.Int64, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		all.Add(1)
 		if !strings.HasPrefix(r.URL.Path, "/.well-known/") {
 			n.Add(1)
 		}
