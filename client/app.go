@@ -139,15 +139,18 @@ func CheckRedirectURL(raw string) error {
 	return nil
 }
 
-// httpClient is the client of every request to the server.
+// httpClient is the client of every request to the token and revocation
+// endpoints: the Provider's, made not to follow redirects, so that a code,
+// verifier, refresh token or secret is never re-sent to wherever a 307
+// points.
 func (c *core) httpClient() *http.Client {
+	hc := http.Client{Timeout: 30 * time.Second}
 	if c.p.HTTPClient != nil {
-		return c.p.HTTPClient
+		hc = *c.p.HTTPClient
 	}
-	return defaultHTTPClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &hc
 }
-
-var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
 
 // config is the x/oauth2 configuration for one request. It holds the
 // secret itself: it is made per request and never kept or printed.

@@ -85,6 +85,7 @@ type AuthError struct {
 	URI         string // error_uri
 }
 
+// Error says what the server answered, in its words.
 func (e *AuthError) Error() string {
 	if e.Description != "" {
 		return fmt.Sprintf("client: the authorization server answered %s: %s", e.Code, e.Description)

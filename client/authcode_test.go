@@ -231,9 +231,9 @@ func TestBCP_4_4_2_a_ForeignStateRefusedWithoutTokenRequest(t *testing.T) {
 // victim's browser (BCP-2.1-b).
 func TestBCP_2_1_b_MissingOrForeignStateRefusedWithoutTokenRequest(t *testing.T) {
 	h := newWebHarness(t, newMockAS(t))
-	ck, req := h.login(t, "")
+	ck, _ := h.login(t, "")
 	h.refusedWithoutTokenRequest(t, h.callback(ck, url.Values{"code": {"attacker"}, "iss": {h.as.URL}}), client.ErrState)
-	ck, req = h.login(t, "")
+	ck, req := h.login(t, "")
 	st := []byte(req.Get("state"))
 	st[0] ^= 1 // one changed byte
 	h.refusedWithoutTokenRequest(t, h.callback(ck, url.Values{"code": {"attacker"}, "state": {string(st)}, "iss": {h.as.URL}}), client.ErrState)

@@ -23,6 +23,7 @@ type RevocationError struct {
 	Code   string // the RFC 6749 error code, when the body had one
 }
 
+// Error names the token kind and the answer, never the token.
 func (e *RevocationError) Error() string {
 	s := fmt.Sprintf("client: revoking the %s failed: the server answered %d", strings.ReplaceAll(e.Hint, "_", " "), e.Status)
 	if e.Code != "" {

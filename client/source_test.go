@@ -231,3 +231,25 @@ func TestForContext(t *testing.T) {
 		t.Error(tok, err)
 	}
 }
+
+// A token endpoint that redirects is not followed: the refresh token goes
+// nowhere else.
+func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
+	elsewhere := newRecorder(t, nil, false)
+	as := newMockAS(t)
+	app := as.publicApp(t)
+	redirecting := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/token", http.StatusTemporaryRedirect)
+	}, false)
+	p := *app.Provider
+	p.TokenEndpoint = redirecting.URL + "/token"
+	app.Provider = &p
+	store := &client.MemoryStore{}
+	_ = store.Save(t.Context(), key, expired("rt-0"))
+	if _, err := app.TokenSource(store, key).Token(t.Context()); err == nil {
+		t.Error("a redirected refresh succeeded")
+	}
+	if len(elsewhere.urls) != 0 {
+		t.Errorf("the redirect was followed: %v", elsewhere.urls)
+	}
+}
