@@ -18,4 +18,17 @@
 //     and never across origins;
 //   - Logout, which revokes at the server (RFC 7009) and always forgets
 //     locally.
+//
+// The pieces, in the order an app meets them: Discover returns the
+// Provider; a PublicApp or ConfidentialApp names the app; a web backend
+// serves NewWebFlow's Login and Callback handlers, a native app calls
+// AuthCodeURL and Exchange itself; the Session's token goes into a
+// TokenStore, and the app's TokenSource (a PersistentSource) hands out
+// fresh access tokens to NewClient or a Transport; PersistentSource.Logout
+// ends it. Every failure a caller may act on is a sentinel (errors.Is:
+// ErrLoginRequired, ErrState, ErrResponseIssuer, ...) or a typed error
+// (errors.As: *AuthError, *RevocationError).
+//
+// The package imports the standard library and golang.org/x/oauth2 only;
+// it knows the Gatehouse server by its protocol, never by its code.
 package client
