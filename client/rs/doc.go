@@ -10,11 +10,16 @@
 //     the token belongs, whether or not an Authorization header is there
 //     too (DESIGN invariant 7; RFC 6750 §2, §3.1; OAuth 2.1 §5.1). It is
 //     never silently ignored, so a client that leaks tokens into URLs
-//     learns it at once.
+//     learns it at once. (OAuth 2.1 §5.1 says ignore; the project refuses
+//     loudly, and either way the token is never accepted: O21-5.1-a.) A
+//     form body too large to check (over 10 MiB, net/http's own form
+//     limit) is refused with 413.
 //   - The token is taken from exactly one "Authorization: Bearer" header
 //     (the scheme in any case). With none, the answer is 401 with a
 //     "WWW-Authenticate: Bearer realm=..." challenge and no error code
-//     (RFC 6750 §3.1).
+//     (RFC 6750 §3.1); the same for another scheme (Basic, DPoP). Several
+//     Authorization headers, or "Bearer" without exactly one token, is 400
+//     invalid_request.
 //   - The token is introspected with client_secret_basic. Only an answer
 //     with "active": true (the JSON boolean) is active; an inactive,
 //     unknown, revoked or expired token is 401 invalid_token. Gatehouse
