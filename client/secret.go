@@ -90,8 +90,9 @@ func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 // or '+' arrives intact. It is how packages of the toolkit (client/rs) call
 // the server's endpoints without ever holding the secret as a string.
 func (s Secret) BasicAuth(req *http.Request, clientID string) {
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(s.value))
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(s.reveal()))
 }
 
-// reveal returns the secret itself, for the token endpoint only.
+// reveal returns the secret itself, for the token endpoint and BasicAuth
+// only.
 func (s Secret) reveal() string { return s.value }
