@@ -31,6 +31,7 @@ func TestLayers(t *testing.T) {
 		// The client toolkit is for apps: it knows the server only by the
 		// protocol, never by its code.
 		{pkg: module + "/client", forbidden: []string{"/oauth", "/sqlite", "/postgres", "/httpapi", "/web", "/cmd/", "/store", "/secret", "/ratelimit", "/dump", "/bench"}},
+		{pkg: module + "/client/rs", forbidden: []string{"/oauth", "/sqlite", "/postgres", "/httpapi", "/web", "/cmd/", "/store", "/secret", "/ratelimit", "/dump", "/bench"}},
 		{pkg: module + "/bench", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},
 	}
 	for _, r := range rules {

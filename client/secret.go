@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -82,5 +84,15 @@ func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 // LogValue makes slog print "[redacted]".
 func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 
-// reveal returns the secret itself, for the token endpoint only.
+// BasicAuth authenticates req as the confidential app clientID with this
+// secret, by client_secret_basic: both are form-urlencoded before they are
+// joined and base64-encoded (RFC 6749 §2.3.1), so a secret with ':', '%'
+// or '+' arrives intact. It is how packages of the toolkit (client/rs) call
+// the server's endpoints without ever holding the secret as a string.
+func (s Secret) BasicAuth(req *http.Request, clientID string) {
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(s.reveal()))
+}
+
+// reveal returns the secret itself, for the token endpoint and BasicAuth
+// only.
 func (s Secret) reveal() string { return s.value }
