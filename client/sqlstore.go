@@ -38,7 +38,7 @@ const DefaultTable = "gatehouse_client_tokens"
 // on PostgreSQL it is a session advisory lock, pg_advisory_lock, on a
 // connection of its own held until unlock; on SQLite, which has no such
 // lock, it is a row in the table <table>_locks with a lease of
-// sqliteLockLease that the holder renews while it holds the lock, so that
+// 10 seconds that the holder renews while it holds the lock, so that
 // the lock of a process that died is free again after at most the lease.
 // (A transaction held open, BEGIN IMMEDIATE, would also lock out the
 // holder's own Save.) Open a SQLite database with a busy timeout, for
