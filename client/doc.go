@@ -11,7 +11,7 @@
 //     bound to the user agent, and the RFC 9207 iss check before any code
 //     is redeemed;
 //   - tokens encrypted at rest behind one TokenStore (an encrypted file, the
-//     OS keyring, a SQL table), and a token source that persists a rotated
+//     OS keyring, a SQL table; see TokenStore), and a token source that persists a rotated
 //     refresh token before it hands out the new access token, refreshes
 //     once for many callers, and takes a context;
 //   - a transport that sends the token only in the Authorization header

@@ -22,11 +22,24 @@ type TokenKey struct {
 var ErrNoToken = errors.New("client: no stored token")
 
 // TokenStore keeps the tokens of a TokenKey. Save replaces what is stored
-// (the access token, the refresh token, their expiry and type) in one
-// step: a reader sees the old tokens or the new ones, never a mix. Load
-// returns ErrNoToken when there is nothing. Implementations encrypt what
-// they keep (NewFileStore, NewKeyringStore, NewSQLStore) and are safe for
-// concurrent use.
+// (the access token, the refresh token, their expiry and type, and the
+// id_token and scope extras) in one step: a reader sees the old tokens or
+// the new ones, never a mix. Load returns ErrNoToken when there is
+// nothing, and the encrypting stores ErrDecrypt when what is stored does
+// not authenticate (never a wrong token). Delete of nothing is not an
+// error. Implementations are safe for concurrent use.
+//
+// The stores of this package keep tokens encrypted at rest:
+//
+//   - NewFileStore, for native and command-line apps: a private directory
+//     of AES-256-GCM encrypted files, a Locker across processes;
+//   - NewKeyringStore, for native apps on a desktop: the OS keyring, with
+//     an opt-in, logged fallback to a FileStore, never to a plain file;
+//   - NewSQLStore, for backends: encrypted columns in SQLite or
+//     PostgreSQL, a Locker across processes and machines.
+//
+// The file and SQL stores encrypt under Keys (KeyFromEnv, KeyFromFile,
+// NewKeys) and re-encrypt under a new key with Rotate.
 type TokenStore interface {
 	Load(ctx context.Context, key TokenKey) (*oauth2.Token, error)
 	Save(ctx context.Context, key TokenKey, tok *oauth2.Token) error
