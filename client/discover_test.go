@@ -2,8 +2,12 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/client"
@@ -76,5 +80,40 @@ func TestDiscoverRequiresS256(t *testing.T) {
 	as.md["code_challenge_methods_supported"] = []string{"plain"}
 	if _, err := client.Discover(context.Background(), as.URL, client.AllowInsecureLoopback()); err == nil {
 		t.Error("a server without S256 was accepted")
+	}
+}
+
+// O21-7.1.3.2-a: the certificate chain and the host name are validated
+// before anything is sent. A server with a certificate no root signs (a
+// self-signed test certificate) is refused by the default client, and so
+// is a trusted certificate presented under another host name; with the
+// certificate trusted and the right name (the positive control) discovery
+// works.
+func TestO21_7_1_3_2_a_CertificateValidated(t *testing.T) {
+	var hits atomic.Int64
+	var issuer string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "authorization_endpoint": issuer + "/authorize",
+			"token_endpoint": issuer + "/token", "code_challenge_methods_supported": []string{"S256"}})
+	}))
+	defer srv.Close()
+	issuer = srv.URL // https://127.0.0.1:PORT, the name the test certificate holds
+	if _, err := client.Discover(t.Context(), issuer); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a self-signed certificate: %v, want a certificate error", err)
+	}
+	trusted := srv.Client() // trusts the test certificate
+	// The test certificate names 127.0.0.1 and example.com: "localhost"
+	// is another host name.
+	other := strings.Replace(issuer, "127.0.0.1", "localhost", 1)
+	if _, err := client.Discover(t.Context(), other, client.WithHTTPClient(trusted)); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a certificate for another host name: %v, want a certificate error", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("%d requests reached the handler past a bad certificate", n)
+	}
+	if _, err := client.Discover(t.Context(), issuer, client.WithHTTPClient(trusted)); err != nil {
+		t.Fatalf("a trusted certificate with the right name: %v", err)
 	}
 }

@@ -193,12 +193,18 @@ func TestO21_4_3_2_a_TwoProcessesShareOneFileStore(t *testing.T) {
 	if err != nil || stored.RefreshToken == s.Token.RefreshToken {
 		t.Fatalf("the stored refresh token is not the rotated one: %v", err)
 	}
+	// After a restart (a new store on the same directory) the stored
+	// refresh token refreshes: it is the newest.
 	again := *stored
 	again.Expiry = time.Now().Add(-time.Minute)
 	if err := store.Save(t.Context(), k, &again); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.TokenSource(store, k).Token(t.Context()); err != nil {
+	restarted, err := client.NewFileStore(dir, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.TokenSource(restarted, k).Token(t.Context()); err != nil {
 		t.Fatalf("refresh with the stored (newest) refresh token: %v", err)
 	}
 }
