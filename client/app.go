@@ -85,6 +85,8 @@ func newCore(p *Provider, clientID, redirect string, scopes []string, s Secret, 
 	var errs []error
 	if p == nil {
 		errs = append(errs, fmt.Errorf("%w: no Provider (use Discover)", ErrConfig))
+	} else if err := p.checkEndpoints(); err != nil {
+		errs = append(errs, err) // a Provider written by hand: the rule of Discover
 	}
 	if clientID == "" {
 		errs = append(errs, fmt.Errorf("%w: no ClientID", ErrConfig))

@@ -161,6 +161,38 @@ func (c *discoverConfig) checkURL(what, raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// CheckEndpointURL reports whether raw may be an endpoint that receives
+// tokens or secrets: an absolute https URL, or http to a loopback IP
+// literal (127.0.0.1, [::1]; not "localhost", whose name may resolve
+// elsewhere). Anything else is ErrInsecureTarget (OAuth 2.1 §7.1.3.2).
+// The apps and client/rs check every endpoint they use with it, so a
+// Provider written by hand is held to the rule Discover applies.
+func CheckEndpointURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%w: the endpoint %q is not an absolute URL", ErrInsecureTarget, raw)
+	}
+	if !secureTarget(u) {
+		return fmt.Errorf("%w: the endpoint %q is not https", ErrInsecureTarget, raw)
+	}
+	return nil
+}
+
+// checkEndpoints checks each endpoint of p the apps call (the
+// authorization, token and revocation endpoints) with CheckEndpointURL.
+func (p *Provider) checkEndpoints() error {
+	var errs []error
+	for _, e := range []string{p.AuthorizationEndpoint, p.TokenEndpoint, p.RevocationEndpoint} {
+		if e == "" {
+			continue
+		}
+		if err := CheckEndpointURL(e); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()

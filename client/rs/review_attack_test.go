@@ -5,6 +5,7 @@ package rs_test
 // document attacks that held.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -143,8 +144,20 @@ func TestReview_RS_PlainHTTPIntrospectionToPublicHost(t *testing.T) {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(`{"active":false}`)), Request: r}, nil
 	})}
-	v := reviewValidator(t, "http://as.example.com/introspect", hc)
-	_, _ = do(v.Middleware, get("/items", reviewToken))
+	// Changed in the fix (finding 2): rs.New now refuses such an endpoint
+	// with an error wrapping client.ErrInsecureTarget, so the Validator is
+	// built here rather than by reviewValidator, which fails the test on
+	// any error of rs.New. Refusing at start-up is the stronger outcome;
+	// the attack's assertion — nothing is sent — is unchanged.
+	t.Setenv("REVIEW_RS_SECRET", "rs-secret-canary")
+	secret, _ := client.SecretFromEnv("REVIEW_RS_SECRET")
+	p := &client.Provider{Metadata: client.Metadata{Issuer: "https://as.test", IntrospectionEndpoint: "http://as.example.com/introspect"}, HTTPClient: hc}
+	v, err := rs.New(p, "rs-a", secret)
+	if err == nil {
+		_, _ = do(v.Middleware, get("/items", reviewToken))
+	} else if !errors.Is(err, client.ErrInsecureTarget) {
+		t.Errorf("rs.New refused the endpoint with %v, want client.ErrInsecureTarget", err)
+	}
 	if len(sent) > 0 {
 		t.Errorf("rs.New accepted, and used, a plain-http introspection endpoint on a public host: %v", sent)
 	}

@@ -90,6 +90,9 @@ func New(provider *client.Provider, clientID string, secret client.Secret, opts 
 	var errs []error
 	if v.endpoint == "" {
 		errs = append(errs, fmt.Errorf("rs: the provider %s advertises no introspection_endpoint", provider.Issuer))
+	} else if err := client.CheckEndpointURL(v.endpoint); err != nil {
+		// The secret and the bearer token go only over TLS (OAuth 2.1 §7.1.3.2).
+		errs = append(errs, fmt.Errorf("rs: %w", err))
 	}
 	if clientID == "" {
 		errs = append(errs, errors.New("rs: the resource server's client id is empty"))
@@ -103,9 +106,7 @@ func New(provider *client.Provider, clientID string, secret client.Secret, opts 
 	if v.timeout <= 0 {
 		errs = append(errs, errors.New("rs: WithTimeout needs a positive duration"))
 	}
-	if v.hc == nil {
-		v.hc = &http.Client{Timeout: 30 * time.Second}
-	}
+	v.hc = noRedirects(v.hc)
 	if v.log == nil {
 		v.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -113,6 +114,19 @@ func New(provider *client.Provider, clientID string, secret client.Secret, opts 
 		return nil, err
 	}
 	return v, nil
+}
+
+// noRedirects returns a copy of hc (or of a client with a 30 s timeout)
+// that does not follow redirects: a 307 or 308 would re-post the token,
+// and the resource server's credentials, to wherever it points. A 3xx is
+// then an answer that is not 200: the token could not be checked (503).
+func noRedirects(hc *http.Client) *http.Client {
+	c := http.Client{Timeout: 30 * time.Second}
+	if hc != nil {
+		c = *hc
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 // Info is what the authorization server said of an active access token.
