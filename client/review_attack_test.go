@@ -388,7 +388,12 @@ func TestReview_TransportRedirectFailsOpenWithCustomBase(t *testing.T) {
 func TestReview_TransportSendsTokenToAnyHost(t *testing.T) {
 	api := newRecorder(t, nil, false)
 	evil := newRecorder(t, nil, false)
-	c := client.NewClient(staticSource(canary))
+	// Changed in the fix (finding 13): the allow-list is opt-in
+	// (Transport.Origins, NewClient's origins), so that existing callers
+	// of NewClient keep working; the test now lists the API's origin, as
+	// the documentation tells an app that fetches URLs it did not choose
+	// to do, and still asserts that evil gets no token.
+	c := client.NewClient(staticSource(canary), api.URL)
 	for _, u := range []string{api.URL + "/reports", evil.URL + "/avatar.png"} {
 		resp, err := c.Get(u)
 		if err != nil {
@@ -396,7 +401,9 @@ func TestReview_TransportSendsTokenToAnyHost(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	_ = api
+	if len(api.auth) != 1 || !strings.Contains(api.auth[0], canary) {
+		t.Errorf("the listed API did not receive the token: %q", api.auth)
+	}
 	if len(evil.auth) == 1 && strings.Contains(evil.auth[0], canary) {
 		t.Errorf("a host the token is not for received it: %q (NewClient has no allowed-origin list)", evil.auth[0])
 	}
