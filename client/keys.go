@@ -26,10 +26,17 @@ import (
 // example openssl rand -hex 32 (or openssl rand -base64 32), and keep it
 // where the app's other secrets are; a lost key makes the stored tokens
 // unreadable, and the user signs in again.
+//
+// The cipher is kept behind a pointer, so that fmt's reflection over a
+// struct that holds a Key in an unexported field prints an address, never
+// the key schedule.
 type Key struct {
 	id   [keyIDLen]byte
-	aead cipher.AEAD
+	aead *keyAEAD
 }
+
+// keyAEAD holds a Key's cipher, behind the Key's pointer.
+type keyAEAD struct{ cipher.AEAD }
 
 const keyIDLen = 8
 
@@ -128,7 +135,7 @@ func newKey(b []byte) (Key, error) {
 	h.Write(b)
 	var k Key
 	copy(k.id[:], h.Sum(nil))
-	k.aead = aead
+	k.aead = &keyAEAD{aead}
 	return k, nil
 }
 

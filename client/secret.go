@@ -14,8 +14,12 @@ import (
 // the environment or a private file, never from a string literal, and it
 // never shows itself: String, GoString, every fmt verb, JSON and slog print
 // "[redacted]". The zero Secret is empty.
+//
+// The value is kept behind a pointer, so that fmt's reflection over a
+// struct that holds a Secret in an unexported field (where its methods
+// cannot be called) prints an address, never the secret.
 type Secret struct {
-	value string
+	value *string
 }
 
 const redacted = "[redacted]"
@@ -28,7 +32,7 @@ func SecretFromEnv(name string) (Secret, error) {
 	if v == "" {
 		return Secret{}, fmt.Errorf("client: the environment variable %s holding the client secret is unset or empty", name)
 	}
-	return Secret{value: v}, nil
+	return Secret{value: &v}, nil
 }
 
 // SecretFromFile reads the secret from a file that only its owner may
@@ -59,11 +63,11 @@ func SecretFromFile(path string) (Secret, error) {
 	if v == "" {
 		return Secret{}, fmt.Errorf("client: the client secret file %s is empty", path)
 	}
-	return Secret{value: v}, nil
+	return Secret{value: &v}, nil
 }
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.value == "" }
+func (s Secret) IsZero() bool { return s.value == nil || *s.value == "" }
 
 // String returns "[redacted]".
 func (Secret) String() string { return redacted }
@@ -95,4 +99,9 @@ func (s Secret) BasicAuth(req *http.Request, clientID string) {
 
 // reveal returns the secret itself, for the token endpoint and BasicAuth
 // only.
-func (s Secret) reveal() string { return s.value }
+func (s Secret) reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}
