@@ -2,7 +2,6 @@ package client
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -35,29 +34,15 @@ func SecretFromEnv(name string) (Secret, error) {
 	return Secret{value: &v}, nil
 }
 
-// SecretFromFile reads the secret from a file that only its owner may
-// read: a file readable by its group or by others is refused (chmod 600
-// it), as is an empty one. Surrounding white space (a final newline) is
+// SecretFromFile reads the secret from a file that only its owner, this
+// user, may read: a file readable by its group or by others is refused
+// (chmod 600 it), as are an empty one, a symbolic link and a file another
+// user owns (on Unix). Surrounding white space (a final newline) is
 // dropped.
 func SecretFromFile(path string) (Secret, error) {
-	f, err := os.Open(path)
+	b, err := readPrivateFile(path, "client secret", 4096)
 	if err != nil {
-		return Secret{}, fmt.Errorf("client: open the client secret file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Secret{}, fmt.Errorf("client: the client secret file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return Secret{}, fmt.Errorf("client: the client secret file %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return Secret{}, fmt.Errorf("client: the client secret file %s is readable by others (mode %#o): chmod 600 it", path, perm)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
-	if err != nil {
-		return Secret{}, fmt.Errorf("client: read the client secret file: %w", err)
+		return Secret{}, err
 	}
 	v := strings.TrimSpace(string(b))
 	if v == "" {
