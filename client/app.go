@@ -85,6 +85,8 @@ func newCore(p *Provider, clientID, redirect string, scopes []string, s Secret, 
 	var errs []error
 	if p == nil {
 		errs = append(errs, fmt.Errorf("%w: no Provider (use Discover)", ErrConfig))
+	} else if err := p.checkEndpoints(); err != nil {
+		errs = append(errs, err) // a Provider written by hand: the rule of Discover
 	}
 	if clientID == "" {
 		errs = append(errs, fmt.Errorf("%w: no ClientID", ErrConfig))
@@ -207,13 +209,17 @@ func (a *ConfidentialApp) Exchange(ctx context.Context, tx *Transaction, respons
 }
 
 // TokenSource returns the source of key's tokens kept in store (see
-// PersistentSource).
+// PersistentSource): the same one for the same app, store and key while
+// it is in use, so that a Logout and the refreshes of one process
+// serialise on it.
 func (a *PublicApp) TokenSource(store TokenStore, key TokenKey) *PersistentSource {
-	return newPersistentSource(a, store, key)
+	return sharedSource(a, store, key)
 }
 
 // TokenSource returns the source of key's tokens kept in store (see
-// PersistentSource).
+// PersistentSource): the same one for the same app, store and key while
+// it is in use, so that a Logout and the refreshes of one process
+// serialise on it.
 func (a *ConfidentialApp) TokenSource(store TokenStore, key TokenKey) *PersistentSource {
-	return newPersistentSource(a, store, key)
+	return sharedSource(a, store, key)
 }

@@ -77,7 +77,8 @@ var ErrIssuerMismatch = errors.New("client: the metadata's issuer is not the iss
 // It refuses a document whose issuer differs from issuer byte for byte
 // (META-3.3-b), endpoints on another origin than the issuer's unless
 // allowed, anything but https (except a loopback issuer with
-// AllowInsecureLoopback), and a server that does not support PKCE S256.
+// AllowInsecureLoopback), a redirect of the metadata request (it is not
+// followed), and a server that does not support PKCE S256.
 func Discover(ctx context.Context, issuer string, opts ...DiscoverOption) (*Provider, error) {
 	var cfg discoverConfig
 	for _, o := range opts {
@@ -103,11 +104,18 @@ func Discover(ctx context.Context, issuer string, opts ...DiscoverOption) (*Prov
 		return nil, fmt.Errorf("client: discover: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := cfg.client.Do(req)
+	// The document that configures the app comes from the issuer itself:
+	// a redirect (to any origin) is refused, not followed.
+	hc := *cfg.client
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("client: discover %s: %w", issuer, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, fmt.Errorf("client: discover %s: the metadata answered %s, a redirect, which is not followed: use the issuer the server names itself", issuer, resp.Status)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("client: discover %s: the metadata answered %s", issuer, resp.Status)
 	}
@@ -159,6 +167,38 @@ func (c *discoverConfig) checkURL(what, raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("client: the %s %q is not https (tokens and secrets go only over TLS)", what, raw)
 	}
 	return u, nil
+}
+
+// CheckEndpointURL reports whether raw may be an endpoint that receives
+// tokens or secrets: an absolute https URL, or http to a loopback IP
+// literal (127.0.0.1, [::1]; not "localhost", whose name may resolve
+// elsewhere). Anything else is ErrInsecureTarget (OAuth 2.1 §7.1.3.2).
+// The apps and client/rs check every endpoint they use with it, so a
+// Provider written by hand is held to the rule Discover applies.
+func CheckEndpointURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%w: the endpoint %q is not an absolute URL", ErrInsecureTarget, raw)
+	}
+	if !secureTarget(u) {
+		return fmt.Errorf("%w: the endpoint %q is not https", ErrInsecureTarget, raw)
+	}
+	return nil
+}
+
+// checkEndpoints checks each endpoint of p the apps call (the
+// authorization, token and revocation endpoints) with CheckEndpointURL.
+func (p *Provider) checkEndpoints() error {
+	var errs []error
+	for _, e := range []string{p.AuthorizationEndpoint, p.TokenEndpoint, p.RevocationEndpoint} {
+		if e == "" {
+			continue
+		}
+		if err := CheckEndpointURL(e); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func isLoopback(host string) bool {

@@ -21,6 +21,24 @@ func ownedByMe(fi fs.FileInfo) bool {
 	return ok && int(st.Uid) == os.Geteuid()
 }
 
+// openOwned opens path for reading, not through a symbolic link
+// (O_NOFOLLOW), and refuses a file that another user owns: a key or a
+// secret that another user can rewrite is not the app's own.
+func openOwned(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !ownedByMe(fi) {
+		f.Close()
+		return nil, fmt.Errorf("%s is not owned by this process's user (uid %d)", path, os.Geteuid())
+	}
+	return f, nil
+}
+
 // openPrivate opens a regular file, not through a symbolic link, that only
 // its owner, this user, may use.
 func openPrivate(path string) (*os.File, error) {

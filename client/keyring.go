@@ -110,6 +110,12 @@ func NewKeyringStore(service string, opts ...KeyringOption) (*KeyringStore, erro
 func (s *KeyringStore) Load(ctx context.Context, key TokenKey) (*oauth2.Token, error) {
 	if s.fallback != nil {
 		tok, err := s.fallback.Load(ctx, key)
+		if err == nil && isTombstone(tok) {
+			// A Delete could not reach the keyring: try to finish it; until
+			// then the item stays hidden behind its tombstone.
+			_ = s.Delete(ctx, key)
+			return nil, ErrNoToken
+		}
 		if !errors.Is(err, ErrNoToken) {
 			return tok, err
 		}
@@ -155,17 +161,36 @@ func (s *KeyringStore) Save(ctx context.Context, key TokenKey, tok *oauth2.Token
 }
 
 // Delete removes key's tokens from the keyring and the fallback; deleting
-// what is not there is not an error.
+// what is not there is not an error. When the keyring is unavailable and
+// there is a fallback, Delete leaves a tombstone in the fallback, which
+// hides the keyring's item from Load until a later Delete or Load reaches
+// the keyring (or a Save replaces it), and returns the keyring's error:
+// the tokens are not shown again, but they are still in the keyring.
 func (s *KeyringStore) Delete(ctx context.Context, key TokenKey) error {
-	var ferr error
-	if s.fallback != nil {
-		ferr = s.fallback.Delete(ctx, key)
-	}
 	_, err := s.call(ctx, func() (string, error) { return "", s.backend.Delete(s.service, keyringUser(key)) })
-	if errors.Is(err, keyring.ErrNotFound) || (err != nil && s.useFallback(ctx, err)) {
+	if errors.Is(err, keyring.ErrNotFound) {
 		err = nil
 	}
-	return errors.Join(ferr, err)
+	if s.fallback == nil {
+		return err
+	}
+	if err != nil {
+		s.useFallback(ctx, err)
+		if terr := s.fallback.Save(ctx, key, tombstone()); terr != nil {
+			return errors.Join(err, fmt.Errorf("client: mark the tokens deleted in the fallback: %w", terr))
+		}
+		return fmt.Errorf("client: delete the tokens from the keyring (they are hidden by a tombstone in the fallback until it is reachable): %w", err)
+	}
+	return s.fallback.Delete(ctx, key)
+}
+
+// tombstoneType marks a fallback record that stands for a deleted item.
+const tombstoneType = "gatehouse-deleted"
+
+func tombstone() *oauth2.Token { return &oauth2.Token{TokenType: tombstoneType} }
+
+func isTombstone(t *oauth2.Token) bool {
+	return t != nil && t.TokenType == tombstoneType && t.AccessToken == "" && t.RefreshToken == ""
 }
 
 // useFallback reports whether err is the keyring's unavailability and the

@@ -26,10 +26,17 @@ import (
 // example openssl rand -hex 32 (or openssl rand -base64 32), and keep it
 // where the app's other secrets are; a lost key makes the stored tokens
 // unreadable, and the user signs in again.
+//
+// The cipher is kept behind a pointer, so that fmt's reflection over a
+// struct that holds a Key in an unexported field prints an address, never
+// the key schedule.
 type Key struct {
 	id   [keyIDLen]byte
-	aead cipher.AEAD
+	aead *keyAEAD
 }
+
+// keyAEAD holds a Key's cipher, behind the Key's pointer.
+type keyAEAD struct{ cipher.AEAD }
 
 const keyIDLen = 8
 
@@ -49,8 +56,9 @@ func KeyFromEnv(name string) (Key, error) {
 	return k, nil
 }
 
-// KeyFromFile reads a key from a file that only its owner may read (a file
-// readable by its group or others is refused: chmod 600 it): 32 raw bytes,
+// KeyFromFile reads a key from a file that only its owner, this user, may
+// read (a file readable by its group or others is refused: chmod 600 it;
+// so are a symbolic link and a file another user owns): 32 raw bytes,
 // or 32 bytes in hex or base64 as KeyFromEnv reads them, surrounding white
 // space dropped.
 func KeyFromFile(path string) (Key, error) {
@@ -69,9 +77,10 @@ func KeyFromFile(path string) (Key, error) {
 }
 
 // readPrivateFile reads at most limit bytes of a regular file that its
-// group and others cannot read; what names the file in errors.
+// group and others cannot read, that this user owns and that is not a
+// symbolic link (on Unix); what names the file in errors.
 func readPrivateFile(path, what string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openOwned(path)
 	if err != nil {
 		return nil, fmt.Errorf("client: open the %s file: %w", what, err)
 	}
@@ -128,7 +137,7 @@ func newKey(b []byte) (Key, error) {
 	h.Write(b)
 	var k Key
 	copy(k.id[:], h.Sum(nil))
-	k.aead = aead
+	k.aead = &keyAEAD{aead}
 	return k, nil
 }
 

@@ -145,3 +145,16 @@ func TestScanFindsEncodedTokens(t *testing.T) {
 		}
 	}
 }
+
+// A Key in an unexported field prints its id and an address, never the
+// cipher's key schedule (client-review finding 8).
+func TestKeyInUnexportedFieldPrintsNoMaterial(t *testing.T) {
+	k := testKey(t)
+	type config struct{ key Key }
+	for _, verb := range []string{"%v", "%+v", "%#v"} {
+		// The cipher's state printed by reflection is hundreds of bytes.
+		if out := fmt.Sprintf(verb, config{k}); len(out) > 200 || !strings.Contains(out, "0x") {
+			t.Errorf("%s prints more than an id and an address: %s", verb, out)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package client
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,8 +13,12 @@ import (
 // the environment or a private file, never from a string literal, and it
 // never shows itself: String, GoString, every fmt verb, JSON and slog print
 // "[redacted]". The zero Secret is empty.
+//
+// The value is kept behind a pointer, so that fmt's reflection over a
+// struct that holds a Secret in an unexported field (where its methods
+// cannot be called) prints an address, never the secret.
 type Secret struct {
-	value string
+	value *string
 }
 
 const redacted = "[redacted]"
@@ -28,42 +31,28 @@ func SecretFromEnv(name string) (Secret, error) {
 	if v == "" {
 		return Secret{}, fmt.Errorf("client: the environment variable %s holding the client secret is unset or empty", name)
 	}
-	return Secret{value: v}, nil
+	return Secret{value: &v}, nil
 }
 
-// SecretFromFile reads the secret from a file that only its owner may
-// read: a file readable by its group or by others is refused (chmod 600
-// it), as is an empty one. Surrounding white space (a final newline) is
+// SecretFromFile reads the secret from a file that only its owner, this
+// user, may read: a file readable by its group or by others is refused
+// (chmod 600 it), as are an empty one, a symbolic link and a file another
+// user owns (on Unix). Surrounding white space (a final newline) is
 // dropped.
 func SecretFromFile(path string) (Secret, error) {
-	f, err := os.Open(path)
+	b, err := readPrivateFile(path, "client secret", 4096)
 	if err != nil {
-		return Secret{}, fmt.Errorf("client: open the client secret file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Secret{}, fmt.Errorf("client: the client secret file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return Secret{}, fmt.Errorf("client: the client secret file %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return Secret{}, fmt.Errorf("client: the client secret file %s is readable by others (mode %#o): chmod 600 it", path, perm)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
-	if err != nil {
-		return Secret{}, fmt.Errorf("client: read the client secret file: %w", err)
+		return Secret{}, err
 	}
 	v := strings.TrimSpace(string(b))
 	if v == "" {
 		return Secret{}, fmt.Errorf("client: the client secret file %s is empty", path)
 	}
-	return Secret{value: v}, nil
+	return Secret{value: &v}, nil
 }
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.value == "" }
+func (s Secret) IsZero() bool { return s.value == nil || *s.value == "" }
 
 // String returns "[redacted]".
 func (Secret) String() string { return redacted }
@@ -95,4 +84,9 @@ func (s Secret) BasicAuth(req *http.Request, clientID string) {
 
 // reveal returns the secret itself, for the token endpoint and BasicAuth
 // only.
-func (s Secret) reveal() string { return s.value }
+func (s Secret) reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}

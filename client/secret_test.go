@@ -133,3 +133,23 @@ func TestSecretFromEnv(t *testing.T) {
 		t.Error("zero secret")
 	}
 }
+
+// A secret or key file reached through a symbolic link is refused
+// (O_NOFOLLOW; client-review finding 11).
+func TestSecretAndKeyFileSymlinkRefused(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real")
+	if err := os.WriteFile(target, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip(err)
+	}
+	if _, err := client.SecretFromFile(link); err == nil {
+		t.Error("SecretFromFile followed a symbolic link")
+	}
+	if _, err := client.KeyFromFile(link); err == nil {
+		t.Error("KeyFromFile followed a symbolic link")
+	}
+}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -30,16 +31,18 @@ type WebFlow struct {
 
 	mu      sync.Mutex
 	pending map[[32]byte]*Transaction // by the digest of the cookie's id
+	order   [][32]byte                // the ids in the order kept, oldest first
 }
 
 // TransactionTTL is how long a login may take, from Login to Callback.
 const TransactionTTL = 10 * time.Minute
 
 // MaxPendingLogins bounds the logins a WebFlow keeps at once; beyond it,
-// Start returns ErrTooManyLogins until some finish or expire.
+// Start drops the oldest pending login.
 const MaxPendingLogins = 10000
 
-// ErrTooManyLogins: MaxPendingLogins logins are in progress.
+// ErrTooManyLogins was the error of Start beyond MaxPendingLogins; Start
+// now drops the oldest pending login instead, and no longer returns it.
 var ErrTooManyLogins = errors.New("client: too many logins in progress")
 
 // NewWebFlow returns the flow of app, whose RedirectURL must be an https
@@ -123,8 +126,10 @@ func (f *WebFlow) Callback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("Cache-Control", "no-store")
-		tx := f.take(r)
-		http.SetCookie(w, f.newCookie("", -1))
+		tx, kept := f.take(r)
+		if !kept {
+			http.SetCookie(w, f.newCookie("", -1))
+		}
 		if r.Method != http.MethodGet {
 			f.onError(w, r, ErrState)
 			return
@@ -152,41 +157,63 @@ func (f *WebFlow) newCookie(value string, maxAge int) *http.Cookie {
 	}
 }
 
-// keep stores tx under the digest of its cookie id.
+// keep stores tx under the digest of its cookie id. At MaxPendingLogins,
+// the expired and then the oldest pending logins are dropped: a flood of
+// anonymous logins ends older pending ones, never every new one.
 func (f *WebFlow) keep(id [32]byte, tx *Transaction) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.pending) >= MaxPendingLogins {
-		for k, t := range f.pending {
-			if time.Since(t.Created) > TransactionTTL {
-				delete(f.pending, k)
-			}
-		}
-		if len(f.pending) >= MaxPendingLogins {
-			return ErrTooManyLogins
-		}
+	for len(f.pending) >= MaxPendingLogins && len(f.order) > 0 {
+		old := f.order[0]
+		f.order = f.order[1:]
+		delete(f.pending, old) // the oldest (or one taken already)
+	}
+	if len(f.order) > 2*MaxPendingLogins {
+		f.compact()
 	}
 	f.pending[id] = tx
+	f.order = append(f.order, id)
 	return nil
 }
 
-// take removes and returns the transaction of r's cookie, or nil when
-// there is none or it expired: every transaction is used at most once
-// (RFC 9700 §4.2.4, BCP-4.2.4-c).
-func (f *WebFlow) take(r *http.Request) *Transaction {
+// compact drops from order the ids of logins already taken.
+func (f *WebFlow) compact() {
+	live := make([][32]byte, 0, len(f.pending))
+	for _, id := range f.order {
+		if _, ok := f.pending[id]; ok {
+			live = append(live, id)
+		}
+	}
+	f.order = live
+}
+
+// take returns the transaction of r's cookie, or nil when there is none
+// or it expired, and whether it was kept. Every transaction is used at
+// most once (RFC 9700 §4.2.4, BCP-4.2.4-c), but only a response whose
+// state is the transaction's uses it: a foreign response (a hostile
+// page's navigation to the callback) does not end the login in progress.
+func (f *WebFlow) take(r *http.Request) (*Transaction, bool) {
 	ck, err := r.Cookie(f.cookie)
 	if err != nil || ck.Value == "" {
-		return nil
+		return nil, false
 	}
 	id := digest(ck.Value)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	tx := f.pending[id]
-	delete(f.pending, id)
-	if tx == nil || time.Since(tx.Created) > TransactionTTL {
-		return nil
+	if tx == nil {
+		return nil, false
 	}
-	return tx
+	if time.Since(tx.Created) > TransactionTTL {
+		delete(f.pending, id)
+		return nil, false
+	}
+	st := r.URL.Query().Get("state")
+	if st == "" || subtle.ConstantTimeCompare([]byte(st), []byte(tx.State)) != 1 {
+		return nil, true // RFC 6749 §10.12: not this login's response
+	}
+	delete(f.pending, id)
+	return tx, false
 }
 
 func digest(s string) [32]byte { return sha256.Sum256([]byte(s)) }

@@ -24,7 +24,8 @@
 //     with "active": true (the JSON boolean) is active; an inactive,
 //     unknown, revoked or expired token is 401 invalid_token. Gatehouse
 //     answers a resource server active:false for anything but a live
-//     access token (DESIGN invariant 12), so active is the audience check.
+//     access token (DESIGN invariant 12); active is not an audience check
+//     (see Audience).
 //   - If the server cannot be asked — it is down, it answers an error or
 //     something that is not JSON, it refuses the resource server's
 //     credentials — the answer is 503 and the error is logged once: a
@@ -34,6 +35,26 @@
 //     §3.1).
 //   - The handler reads the token's subject, client and scopes with
 //     FromContext.
+//
+// # Audience
+//
+// Gatehouse does not bind access tokens to an audience yet: it answers
+// active:true to every resource server of the same Gatehouse for any live
+// access token, and returns no "aud". Until it does (resource indicators,
+// RFC 8707, are planned), a token presented to one API is accepted by
+// every API of that Gatehouse: an API must not forward the tokens it
+// receives, nor log them, and a compromised API can replay them at the
+// others (BCP-2.3-b is not met once there are two APIs). The middleware
+// cannot make up for the server here. With a server that does return aud,
+// WithAudience makes the Validator refuse a token whose aud does not name
+// this resource server.
+//
+// # Introspection requests
+//
+// The introspection endpoint must be https, or http to a loopback IP
+// literal (client.CheckEndpointURL): New refuses anything else. The
+// request never follows a redirect, which would re-post the token and the
+// resource server's credentials elsewhere: a 3xx is answered 503.
 //
 // # Caching and revocation
 //

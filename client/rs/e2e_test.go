@@ -367,9 +367,11 @@ func TestBCP_2_3_c_ScopeAndExpiry(t *testing.T) {
 	refused(t, "expired by the RS's clock", w, h, 401, "invalid_token")
 }
 
-// BCP-2.3-b; DESIGN invariant 12: the audience check is Gatehouse's
-// active. An app that is not a resource server sees another app's token
-// as inactive, so a validator with its credentials refuses it.
+// BCP-2.3-b (in part); DESIGN invariant 12: an app that is not a
+// resource server sees another app's token as inactive, so a validator
+// with its credentials refuses it. This is not an audience check: every
+// resource server of the same Gatehouse sees the token as active (see the
+// package documentation, Audience, and TestReview_RS_TokenReplayedToAnotherAPI).
 func TestBCP_2_3_b_NotMeantForThisServer(t *testing.T) {
 	f := setup(t)
 	other := f.s.CreateApp(t, "--name", "Other", "--type", "confidential", "--scope", "read", "--grant", "client_credentials")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -75,6 +76,24 @@ type response struct {
 	Sub       string          `json:"sub"`
 	Iss       *string         `json:"iss"`
 	Cnf       json.RawMessage `json:"cnf"`
+	Aud       audience        `json:"aud"`
+}
+
+// audience is "aud": one string or an array of strings (RFC 7519 §4.1.3).
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return fmt.Errorf("aud is neither a string nor an array of strings")
+	}
+	*a = many
+	return nil
 }
 
 // parse reads an introspection response. Only the JSON literal true makes
@@ -101,6 +120,9 @@ func (v *Validator) parse(body []byte) (Info, error) {
 		return Info{}, fmt.Errorf("%w: it is bound to a key (cnf) and cannot be used as a bearer token", ErrInvalidToken)
 	case r.Iss != nil && v.issuer != "" && *r.Iss != v.issuer:
 		return Info{}, fmt.Errorf("%w: it was issued by another issuer", ErrInvalidToken)
+	case v.audience != nil && !slices.ContainsFunc(r.Aud, func(a string) bool { return slices.Contains(v.audience, a) }):
+		// BCP-2.3-b: the token's audience must be this resource server.
+		return Info{}, fmt.Errorf("%w: its audience (aud) is not this resource server", ErrInvalidToken)
 	}
 	info := Info{Subject: r.Sub, Username: r.Username, ClientID: r.ClientID}
 	if r.Scope != nil {

@@ -26,7 +26,8 @@ type Validator struct {
 	log      *slog.Logger
 	now      func() time.Time
 	timeout  time.Duration
-	cache    *cache // nil: every request is introspected
+	cache    *cache   // nil: every request is introspected
+	audience []string // nil: no aud is required
 }
 
 // Option changes how a Validator works.
@@ -39,6 +40,21 @@ type Option func(*Validator)
 // Inactive results are never cached. Off by default.
 func WithCache(maxAge time.Duration, maxEntries int) Option {
 	return func(v *Validator) { v.cache = newCache(maxAge, maxEntries) }
+}
+
+// WithAudience requires the introspection answer's "aud" (a string or an
+// array of strings, RFC 7662 §2.2) to contain one of aud: an answer
+// without aud, or naming only other audiences, is refused as
+// ErrInvalidToken. Use it with a server that binds tokens to an audience
+// and says so in its answer. Gatehouse does not return aud yet (see the
+// package documentation, Audience).
+func WithAudience(aud ...string) Option {
+	return func(v *Validator) {
+		if v.audience == nil {
+			v.audience = []string{} // set, even empty: New refuses that
+		}
+		v.audience = append(v.audience, aud...)
+	}
 }
 
 // WithRealm sets the realm of the WWW-Authenticate challenges (RFC 6750
@@ -90,6 +106,9 @@ func New(provider *client.Provider, clientID string, secret client.Secret, opts 
 	var errs []error
 	if v.endpoint == "" {
 		errs = append(errs, fmt.Errorf("rs: the provider %s advertises no introspection_endpoint", provider.Issuer))
+	} else if err := client.CheckEndpointURL(v.endpoint); err != nil {
+		// The secret and the bearer token go only over TLS (OAuth 2.1 §7.1.3.2).
+		errs = append(errs, fmt.Errorf("rs: %w", err))
 	}
 	if clientID == "" {
 		errs = append(errs, errors.New("rs: the resource server's client id is empty"))
@@ -100,12 +119,13 @@ func New(provider *client.Provider, clientID string, secret client.Secret, opts 
 	if v.cache != nil && (v.cache.maxAge <= 0 || v.cache.maxEntries <= 0) {
 		errs = append(errs, errors.New("rs: WithCache needs a positive maximum age and number of entries"))
 	}
+	if v.audience != nil && (len(v.audience) == 0 || slices.Contains(v.audience, "")) {
+		errs = append(errs, errors.New("rs: WithAudience needs non-empty audiences"))
+	}
 	if v.timeout <= 0 {
 		errs = append(errs, errors.New("rs: WithTimeout needs a positive duration"))
 	}
-	if v.hc == nil {
-		v.hc = &http.Client{Timeout: 30 * time.Second}
-	}
+	v.hc = noRedirects(v.hc)
 	if v.log == nil {
 		v.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -113,6 +133,19 @@ func New(provider *client.Provider, clientID string, secret client.Secret, opts 
 		return nil, err
 	}
 	return v, nil
+}
+
+// noRedirects returns a copy of hc (or of a client with a 30 s timeout)
+// that does not follow redirects: a 307 or 308 would re-post the token,
+// and the resource server's credentials, to wherever it points. A 3xx is
+// then an answer that is not 200: the token could not be checked (503).
+func noRedirects(hc *http.Client) *http.Client {
+	c := http.Client{Timeout: 30 * time.Second}
+	if hc != nil {
+		c = *hc
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 // Info is what the authorization server said of an active access token.
