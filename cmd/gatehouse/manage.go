@@ -208,7 +208,8 @@ func newUserDeleteCmd(c *common, e env) *cobra.Command {
 		Use:   "delete USERNAME [--yes]",
 		Short: "Delete a user with their sessions, consents, grants and tokens, which stop working at once",
 		Long: "Delete a user and everything of the user: login sessions, remembered devices, consents,\n" +
-			"grants and every token issued in them. On a terminal it asks you to type the username;\n" +
+			"grants and every token issued in them; the apps the user owns stay, without an owner.\n" +
+			"On a terminal it asks you to type the username;\n" +
 			"elsewhere it needs --yes.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
