@@ -38,6 +38,16 @@ type App struct {
 	// ResourceServer apps may introspect any token, not only their own.
 	ResourceServer bool
 	CreatedAt      time.Time
+	// OwnerID is the user who owns the app in the developer portal; zero:
+	// none. Deleting the user leaves the app without an owner.
+	OwnerID int64
+	// The app's profile, shown to users on the consent page: a paragraph
+	// about the app and https URLs of its homepage, privacy policy and
+	// terms of service; empty: none.
+	Description string
+	HomepageURL string
+	PrivacyURL  string
+	TermsURL    string
 }
 
 // AllowsGrant reports whether the app may use grant type g.
@@ -83,6 +93,9 @@ type User struct {
 	Username     string
 	PasswordHash string // argon2id, PHC string format
 	CreatedAt    time.Time
+	// Developer users may use the developer portal: see and change the
+	// apps they own, and register new ones.
+	Developer bool
 }
 
 // Grant is one connection of a user to an app: the family of tokens that the
@@ -207,7 +220,10 @@ const (
 	EventAppDisconnected       = "app_disconnected"
 	EventScopeDeleted          = "scope_deleted"
 	EventUserDeleted           = "user_deleted"
-	EventPasswordChanged       = "password_changed"
+	// EventUserUpdated: an operator changed a user's account (whether the
+	// user is a developer).
+	EventUserUpdated     = "user_updated"
+	EventPasswordChanged = "password_changed"
 )
 
 // Actors of audit events: who did what the event records.

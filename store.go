@@ -67,10 +67,11 @@ type Store interface {
 	// keep the scope's name as they were issued.
 	DeleteScope(ctx context.Context, name string) error
 
-	// CreateApp stores a new app with its redirect URIs, scopes and grant
-	// types, and returns it with its ID set. It returns ErrAlreadyExists if the
-	// client_id is taken, and ErrNotFound if one of its scopes is not
-	// registered; in both cases nothing is stored.
+	// CreateApp stores a new app with its redirect URIs, scopes, grant
+	// types, owner and profile, and returns it with its ID set. It returns
+	// ErrAlreadyExists if the client_id is taken, and ErrNotFound if one of
+	// its scopes is not registered or its owner (a non-zero OwnerID) does
+	// not exist; in both cases nothing is stored.
 	CreateApp(ctx context.Context, a App) (App, error)
 	// CreateAppWithCredential stores a new app as CreateApp does and, in the
 	// same transaction, its first credential c (whose AppID it sets). It
@@ -83,13 +84,18 @@ type Store interface {
 	GetAppByID(ctx context.Context, id int64) (App, error)
 	// ListApps returns every app, ordered by ID.
 	ListApps(ctx context.Context) ([]App, error)
+	// ListAppsByOwner returns the apps whose OwnerID is ownerID, ordered
+	// by ID; none for an unknown user or a zero ownerID (ownerless apps
+	// belong to no one).
+	ListAppsByOwner(ctx context.Context, ownerID int64) ([]App, error)
 	// UpdateApp replaces, in one transaction, the name, the redirect URIs,
-	// the scopes, the default scopes, the grant types and the resource
-	// server flag of the app whose client_id is a.ClientID, and returns the
+	// the scopes, the default scopes, the grant types, the resource server
+	// flag, the owner and the profile (description, homepage, privacy and
+	// terms URLs) of the app whose client_id is a.ClientID, and returns the
 	// app as stored. Its ID, type and creation time stay as they are
 	// (those of a are ignored). It returns ErrNotFound if no app has that
-	// client_id or if one of its scopes is not registered; then nothing is
-	// changed. It changes the generation.
+	// client_id, if one of its scopes is not registered or if its owner
+	// does not exist; then nothing is changed. It changes the generation.
 	UpdateApp(ctx context.Context, a App) (App, error)
 	// DeleteApp deletes the app and, in the same transaction, everything that
 	// belongs to it: credentials, codes, tokens, grants and consents. It
@@ -149,8 +155,8 @@ type Store interface {
 	// them.
 	ListScopeUse(ctx context.Context, appID int64) ([]ScopeUse, error)
 
-	// CreateUser stores a user and returns it with its ID set. It returns
-	// ErrAlreadyExists if the username is taken.
+	// CreateUser stores a user (with its developer flag) and returns it
+	// with its ID set. It returns ErrAlreadyExists if the username is taken.
 	CreateUser(ctx context.Context, u User) (User, error)
 	// GetUser returns the user with that ID, or ErrNotFound.
 	GetUser(ctx context.Context, id int64) (User, error)
@@ -163,10 +169,15 @@ type Store interface {
 	// that no browser stays signed in or keeps the exemptions of a known
 	// device. It returns ErrNotFound if the user does not exist.
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
+	// SetUserDeveloper sets whether the user is a developer. It returns
+	// ErrNotFound if the user does not exist.
+	SetUserDeveloper(ctx context.Context, userID int64, developer bool) error
 	// DeleteUser deletes the user and, in the same transaction, everything
 	// of the user: sessions, devices, consents, grants, and the codes and
 	// tokens of those grants (and any other code or token naming the
-	// user). It returns ErrNotFound if the user does not exist.
+	// user). The apps the user owned stay, without an owner (which
+	// changes the generation). It returns ErrNotFound if the user does not
+	// exist.
 	DeleteUser(ctx context.Context, id int64) error
 
 	// CreateGrant stores a grant and returns it with its ID set. It returns

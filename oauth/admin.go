@@ -21,6 +21,16 @@ type AppSpec struct {
 	DefaultScopes  []string // nil: the same as Scopes
 	Grants         []string // nil: the defaults of the app type
 	ResourceServer bool
+	// OwnerID is the user who owns the app in the developer portal (zero:
+	// none); the user must exist.
+	OwnerID int64
+	// The profile shown on the consent page (empty: none): one paragraph
+	// of at most 500 characters, and absolute https URLs (see
+	// ValidateProfileURL).
+	Description string
+	HomepageURL string
+	PrivacyURL  string
+	TermsURL    string
 }
 
 // DefaultGrants are the grant types of an app registered without --grant:
@@ -59,6 +69,11 @@ func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, 
 		Grants:         spec.Grants,
 		ResourceServer: spec.ResourceServer,
 		CreatedAt:      s.clock(),
+		OwnerID:        spec.OwnerID,
+		Description:    spec.Description,
+		HomepageURL:    spec.HomepageURL,
+		PrivacyURL:     spec.PrivacyURL,
+		TermsURL:       spec.TermsURL,
 	}
 	var sec string
 	var err error
@@ -75,7 +90,11 @@ func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, 
 	if err != nil {
 		return gatehouse.App{}, "", fmt.Errorf("register app: %w", err)
 	}
-	s.event(ctx, gatehouse.Event{Kind: gatehouse.EventAppCreated, AppID: app.ID, Detail: Detail{"client_id": app.ClientID, "name": app.Name}.String()})
+	detail := Detail{"client_id": app.ClientID, "name": app.Name}
+	if app.OwnerID != 0 {
+		detail["owner_id"] = app.OwnerID
+	}
+	s.event(ctx, gatehouse.Event{Kind: gatehouse.EventAppCreated, AppID: app.ID, Detail: detail.String()})
 	return app, sec, nil
 }
 
@@ -106,6 +125,8 @@ func (s *Server) validateApp(ctx context.Context, spec AppSpec) error {
 	if spec.ResourceServer && spec.Type != gatehouse.Confidential {
 		errs = append(errs, errors.New("only a confidential app can be a resource server"))
 	}
+	errs = append(errs, validateProfile(spec)...)
+	errs = append(errs, s.validateOwner(ctx, spec.OwnerID)...)
 	return errors.Join(errs...)
 }
 
@@ -161,8 +182,23 @@ func (s *Server) CreateScope(ctx context.Context, name, description string) (gat
 	return sc, nil
 }
 
+// UserSpec describes a local user to register.
+type UserSpec struct {
+	Username string
+	Password string
+	// Developer users may use the developer portal.
+	Developer bool
+}
+
 // CreateUser registers a local user with an argon2id password hash.
 func (s *Server) CreateUser(ctx context.Context, username, password string) (gatehouse.User, error) {
+	return s.RegisterUser(ctx, UserSpec{Username: username, Password: password})
+}
+
+// RegisterUser registers a local user with an argon2id password hash, a
+// developer when spec says so, in one write.
+func (s *Server) RegisterUser(ctx context.Context, spec UserSpec) (gatehouse.User, error) {
+	username, password := spec.Username, spec.Password
 	if !validUsername(username) {
 		return gatehouse.User{}, errors.New("a username is 1 to 64 characters of letters, digits, '.', '_', '-' and '@'")
 	}
@@ -170,7 +206,7 @@ func (s *Server) CreateUser(ctx context.Context, username, password string) (gat
 	if err != nil {
 		return gatehouse.User{}, err
 	}
-	u, err := s.store.CreateUser(ctx, gatehouse.User{Username: username, PasswordHash: hash, CreatedAt: s.clock()})
+	u, err := s.store.CreateUser(ctx, gatehouse.User{Username: username, PasswordHash: hash, CreatedAt: s.clock(), Developer: spec.Developer})
 	if errors.Is(err, gatehouse.ErrAlreadyExists) {
 		return gatehouse.User{}, taken("user", username)
 	}

@@ -25,6 +25,19 @@ func (d Detail) String() string {
 type actorKey struct{}
 type addressKey struct{}
 
+// actingUserKey carries the ID of the user on whose behalf an operation
+// of developer.go runs, so that the events of the operations it calls
+// (UpdateApp, CreateCredential, …) name the user. Only this package sets
+// it, from the user a caller passes explicitly: it decides nothing, it
+// only labels events.
+type actingUserKey struct{}
+
+// actingAs returns a context whose audit events name the user u as their
+// actor (gatehouse.ActorUser) and as their UserID.
+func actingAs(ctx context.Context, u gatehouse.User) context.Context {
+	return context.WithValue(WithActor(ctx, gatehouse.ActorUser), actingUserKey{}, u.ID)
+}
+
 // WithActor returns a context whose audit events name actor (one of the
 // gatehouse.Actor constants) unless an event names its own.
 func WithActor(ctx context.Context, actor string) context.Context {
@@ -71,6 +84,9 @@ func (s *Server) event(ctx context.Context, e gatehouse.Event) {
 	}
 	if e.Address == "" {
 		e.Address, _ = ctx.Value(addressKey{}).(string)
+	}
+	if e.UserID == 0 {
+		e.UserID, _ = ctx.Value(actingUserKey{}).(int64)
 	}
 	switch {
 	case e.Detail == "":

@@ -21,6 +21,13 @@ type AppChange struct {
 	DefaultScopes  *[]string
 	Grants         *[]string
 	ResourceServer *bool
+	// OwnerID gives the app to another user; zero: to no one.
+	OwnerID *int64
+	// The profile; an empty string removes a field.
+	Description *string
+	HomepageURL *string
+	PrivacyURL  *string
+	TermsURL    *string
 }
 
 // apply returns spec with c's fields replaced, and the names of the fields
@@ -45,19 +52,36 @@ func (c AppChange) apply(spec AppSpec) (AppSpec, []string) {
 		spec.ResourceServer = *c.ResourceServer
 		changed = append(changed, "resource_server")
 	}
+	if c.OwnerID != nil && *c.OwnerID != spec.OwnerID {
+		spec.OwnerID = *c.OwnerID
+		changed = append(changed, "owner_id")
+	}
+	text := func(name string, dst *string, src *string) {
+		if src != nil && *dst != *src {
+			*dst = *src
+			changed = append(changed, name)
+		}
+	}
+	text("description", &spec.Description, c.Description)
+	text("homepage_url", &spec.HomepageURL, c.HomepageURL)
+	text("privacy_url", &spec.PrivacyURL, c.PrivacyURL)
+	text("terms_url", &spec.TermsURL, c.TermsURL)
 	return spec, changed
 }
 
 // specOf is the registration of a stored app.
 func specOf(a gatehouse.App) AppSpec {
 	return AppSpec{Name: a.Name, Type: a.Type, RedirectURIs: a.RedirectURIs, Scopes: a.Scopes,
-		DefaultScopes: a.DefaultScopes, Grants: a.Grants, ResourceServer: a.ResourceServer}
+		DefaultScopes: a.DefaultScopes, Grants: a.Grants, ResourceServer: a.ResourceServer,
+		OwnerID: a.OwnerID, Description: a.Description, HomepageURL: a.HomepageURL, PrivacyURL: a.PrivacyURL, TermsURL: a.TermsURL}
 }
 
 // fields returns the named fields of spec, for an audit event's detail.
 func (spec AppSpec) fields(names []string) map[string]any {
 	all := map[string]any{"name": spec.Name, "redirect_uris": spec.RedirectURIs, "scopes": spec.Scopes,
-		"default_scopes": spec.DefaultScopes, "grant_types": spec.Grants, "resource_server": spec.ResourceServer}
+		"default_scopes": spec.DefaultScopes, "grant_types": spec.Grants, "resource_server": spec.ResourceServer,
+		"owner_id": spec.OwnerID, "description": spec.Description, "homepage_url": spec.HomepageURL,
+		"privacy_url": spec.PrivacyURL, "terms_url": spec.TermsURL}
 	out := make(map[string]any, len(names))
 	for _, n := range names {
 		out[n] = all[n]
@@ -93,10 +117,11 @@ func (s *Server) UpdateApp(ctx context.Context, clientID string, change AppChang
 	next := old
 	next.Name, next.RedirectURIs, next.Scopes, next.DefaultScopes = spec.Name, spec.RedirectURIs, spec.Scopes, spec.DefaultScopes
 	next.Grants, next.ResourceServer = spec.Grants, spec.ResourceServer
+	next.OwnerID, next.Description, next.HomepageURL, next.PrivacyURL, next.TermsURL = spec.OwnerID, spec.Description, spec.HomepageURL, spec.PrivacyURL, spec.TermsURL
 	stored, err := s.store.UpdateApp(ctx, next)
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		// Validated a moment ago: the app or a scope was deleted since.
-		return gatehouse.App{}, nil, fmt.Errorf("app %s or one of its scopes was deleted while it was being updated; nothing was changed", quote(clientID))
+		// Validated a moment ago: the app, a scope or the owner was deleted since.
+		return gatehouse.App{}, nil, fmt.Errorf("app %s, one of its scopes or its owner was deleted while it was being updated; nothing was changed", quote(clientID))
 	}
 	if err != nil {
 		return gatehouse.App{}, nil, fmt.Errorf("update app: %w", err)

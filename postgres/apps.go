@@ -27,7 +27,7 @@ var appLists = []appList{
 // appColumns selects an app with each of its lists as an array, in one row
 // and one snapshot; the child tables are searched through their primary keys.
 var appColumns = func() string {
-	cols := []string{`id, client_id, name, type, resource_server, created_at`}
+	cols := []string{`id, client_id, name, type, resource_server, created_at, owner_id, description, homepage_url, privacy_url, terms_url`}
 	for _, l := range appLists {
 		cols = append(cols, `ARRAY(SELECT `+l.column+` FROM `+l.table+
 			` WHERE app_id = apps.id ORDER BY position)`)
@@ -36,21 +36,26 @@ var appColumns = func() string {
 }()
 
 var (
-	getAppSQL     = `SELECT ` + appColumns + ` FROM apps WHERE client_id = $1`
-	getAppByIDSQL = `SELECT ` + appColumns + ` FROM apps WHERE id = $1`
-	listAppsSQL   = `SELECT ` + appColumns + ` FROM apps ORDER BY id`
+	getAppSQL          = `SELECT ` + appColumns + ` FROM apps WHERE client_id = $1`
+	getAppByIDSQL      = `SELECT ` + appColumns + ` FROM apps WHERE id = $1`
+	listAppsSQL        = `SELECT ` + appColumns + ` FROM apps ORDER BY id`
+	listAppsByOwnerSQL = `SELECT ` + appColumns + ` FROM apps WHERE owner_id = $1 ORDER BY id`
 )
 
 func scanApp(r pgx.Row) (gatehouse.App, error) {
 	var a gatehouse.App
-	var created *int64
+	var created, owner *int64
 	var resourceServer int64
-	dest := []any{&a.ID, &a.ClientID, &a.Name, &a.Type, &resourceServer, &created}
+	dest := []any{&a.ID, &a.ClientID, &a.Name, &a.Type, &resourceServer, &created,
+		&owner, &a.Description, &a.HomepageURL, &a.PrivacyURL, &a.TermsURL}
 	for _, l := range appLists {
 		dest = append(dest, l.field(&a))
 	}
 	err := r.Scan(dest...)
 	a.ResourceServer, a.CreatedAt = resourceServer != 0, timeOf(created)
+	if owner != nil {
+		a.OwnerID = *owner
+	}
 	return a, err
 }
 
@@ -81,6 +86,18 @@ func (s *Store) ListApps(ctx context.Context) ([]gatehouse.App, error) {
 	return apps, nil
 }
 
+// ListAppsByOwner returns the apps of the owner ownerID, ordered by ID.
+func (s *Store) ListAppsByOwner(ctx context.Context, ownerID int64) ([]gatehouse.App, error) {
+	if ownerID == 0 {
+		return nil, nil
+	}
+	apps, err := readAll(ctx, s, scanApp, listAppsByOwnerSQL, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list apps by owner: %w", err)
+	}
+	return apps, nil
+}
+
 // createAppSQL stores an app and its lists in one statement, so in one
 // transaction: each list is a data-modifying CTE that numbers the items of
 // an array parameter. The foreign keys are checked at the end of the
@@ -88,13 +105,14 @@ func (s *Store) ListApps(ctx context.Context) ([]gatehouse.App, error) {
 var createAppSQL = func() string {
 	var b strings.Builder
 	b.WriteString(`WITH app AS (
-	INSERT INTO apps (client_id, name, type, resource_server, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id
+	INSERT INTO apps (client_id, name, type, resource_server, created_at, owner_id, description, homepage_url, privacy_url, terms_url)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
 )`)
 	for i, l := range appLists {
 		fmt.Fprintf(&b, `, list%d AS (
 	INSERT INTO %s (app_id, position, %s)
 	SELECT app.id, item.ord - 1, item.value FROM app, unnest($%s::text[]) WITH ORDINALITY AS item (value, ord)
-)`, i, l.table, l.column, strconv.Itoa(6+i))
+)`, i, l.table, l.column, strconv.Itoa(11+i))
 	}
 	b.WriteString("\nSELECT id FROM app")
 	return b.String()
@@ -114,7 +132,8 @@ func (s *Store) CreateApp(ctx context.Context, a gatehouse.App) (gatehouse.App, 
 }
 
 func createAppArgs(a gatehouse.App) []any {
-	args := []any{a.ClientID, a.Name, string(a.Type), flag(a.ResourceServer), millis(a.CreatedAt)}
+	args := []any{a.ClientID, a.Name, string(a.Type), flag(a.ResourceServer), millis(a.CreatedAt),
+		nullID(a.OwnerID), a.Description, a.HomepageURL, a.PrivacyURL, a.TermsURL}
 	for _, l := range appLists {
 		args = append(args, *l.field(&a))
 	}
@@ -152,17 +171,19 @@ func (s *Store) DeleteApp(ctx context.Context, clientID string) error {
 	return nil
 }
 
-// UpdateApp replaces the app's name, resource server flag and lists in one
-// transaction and returns the app as stored. An unknown client_id, or a
-// scope that is not registered (the foreign key of app_scopes or
-// app_default_scopes), is gatehouse.ErrNotFound. The triggers of the apps
+// UpdateApp replaces the app's name, resource server flag, owner, profile
+// and lists in one transaction and returns the app as stored. An unknown
+// client_id, a scope that is not registered (the foreign key of app_scopes
+// or app_default_scopes) or an owner that does not exist is
+// gatehouse.ErrNotFound. The triggers of the apps
 // table and of its lists change the generation.
 func (s *Store) UpdateApp(ctx context.Context, a gatehouse.App) (gatehouse.App, error) {
 	var out gatehouse.App
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
-		err := tx.QueryRow(ctx, `UPDATE apps SET name = $1, resource_server = $2 WHERE client_id = $3 RETURNING id`,
-			a.Name, flag(a.ResourceServer), a.ClientID).Scan(&id)
+		err := tx.QueryRow(ctx, `UPDATE apps SET name = $1, resource_server = $2, owner_id = $3,
+			description = $4, homepage_url = $5, privacy_url = $6, terms_url = $7 WHERE client_id = $8 RETURNING id`,
+			a.Name, flag(a.ResourceServer), nullID(a.OwnerID), a.Description, a.HomepageURL, a.PrivacyURL, a.TermsURL, a.ClientID).Scan(&id)
 		if err != nil {
 			return err // no row: ErrNotFound by mapErr
 		}

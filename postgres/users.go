@@ -9,13 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userColumns = `id, username, password_hash, created_at`
+const userColumns = `id, username, password_hash, created_at, developer`
 
 func scanUser(r pgx.Row) (gatehouse.User, error) {
 	var u gatehouse.User
 	var created *int64
-	err := r.Scan(&u.ID, &u.Username, &u.PasswordHash, &created)
-	u.CreatedAt = timeOf(created)
+	var developer int64
+	err := r.Scan(&u.ID, &u.Username, &u.PasswordHash, &created, &developer)
+	u.CreatedAt, u.Developer = timeOf(created), developer != 0
 	return u, err
 }
 
@@ -23,8 +24,8 @@ func scanUser(r pgx.Row) (gatehouse.User, error) {
 // gatehouse.ErrAlreadyExists if the username is taken.
 func (s *Store) CreateUser(ctx context.Context, u gatehouse.User) (gatehouse.User, error) {
 	id, err := s.insertID(ctx,
-		`INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id`,
-		u.Username, u.PasswordHash, millis(u.CreatedAt))
+		`INSERT INTO users (username, password_hash, created_at, developer) VALUES ($1, $2, $3, $4) RETURNING id`,
+		u.Username, u.PasswordHash, millis(u.CreatedAt), flag(u.Developer))
 	if err != nil {
 		return gatehouse.User{}, fmt.Errorf("postgres: create user: %w", err)
 	}
@@ -79,6 +80,19 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) 
 	return nil
 }
 
+// SetUserDeveloper sets whether the user is a developer, or returns
+// gatehouse.ErrNotFound.
+func (s *Store) SetUserDeveloper(ctx context.Context, userID int64, developer bool) error {
+	n, err := s.exec(ctx, `UPDATE users SET developer = $1 WHERE id = $2`, flag(developer), userID)
+	if err == nil && n == 0 {
+		err = gatehouse.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: set developer: %w", err)
+	}
+	return nil
+}
+
 // deleteUserSQL deletes everything of a user, then the user. Tokens and
 // codes go with their grants (ON DELETE CASCADE through the grant_id
 // index); those that name the user without a grant are looked for too. No
@@ -101,7 +115,8 @@ var deleteUserSQL = []string{
 const deleteUserAttempts = 3
 
 // DeleteUser deletes the user with everything of the user, in one
-// transaction, or returns gatehouse.ErrNotFound.
+// transaction, or returns gatehouse.ErrNotFound. The foreign key of
+// apps.owner_id sets the user's apps free (ON DELETE SET NULL).
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	var err error
 	for range deleteUserAttempts {

@@ -35,16 +35,21 @@ func appQuery(where string) string {
 		items = append(items, `SELECT app_id, `+strconv.Itoa(kind)+` AS kind, position, `+l.column+
 			` AS value FROM `+l.table+` WHERE app_id IN (SELECT id FROM a)`)
 	}
-	return `WITH a AS (SELECT id, client_id, name, type, resource_server, created_at FROM apps ` + where + `)
-SELECT a.id, a.client_id, a.name, a.type, a.resource_server, a.created_at, l.kind, l.value
+	return `WITH a AS (SELECT ` + appRowColumns + ` FROM apps ` + where + `)
+SELECT a.id, a.client_id, a.name, a.type, a.resource_server, a.created_at,
+	a.owner_id, a.description, a.homepage_url, a.privacy_url, a.terms_url, l.kind, l.value
 FROM a LEFT JOIN (` + strings.Join(items, "\nUNION ALL ") + `) l ON l.app_id = a.id
 ORDER BY a.id, l.kind, l.position`
 }
 
+// appRowColumns are the columns of an app's own row.
+const appRowColumns = `id, client_id, name, type, resource_server, created_at, owner_id, description, homepage_url, privacy_url, terms_url`
+
 var (
-	getAppSQL     = appQuery(`WHERE client_id = ?`)
-	getAppByIDSQL = appQuery(`WHERE id = ?`)
-	listAppsSQL   = appQuery(``)
+	getAppSQL          = appQuery(`WHERE client_id = ?`)
+	getAppByIDSQL      = appQuery(`WHERE id = ?`)
+	listAppsSQL        = appQuery(``)
+	listAppsByOwnerSQL = appQuery(`WHERE owner_id = ?`)
 )
 
 // scanApps reads the rows of an appQuery.
@@ -53,14 +58,15 @@ func scanApps(rows *sql.Rows) ([]gatehouse.App, error) {
 	var apps []gatehouse.App
 	for rows.Next() {
 		var a gatehouse.App
-		var created, kind sql.NullInt64
+		var created, owner, kind sql.NullInt64
 		var value sql.NullString
-		err := rows.Scan(&a.ID, &a.ClientID, &a.Name, &a.Type, &a.ResourceServer, &created, &kind, &value)
+		err := rows.Scan(&a.ID, &a.ClientID, &a.Name, &a.Type, &a.ResourceServer, &created,
+			&owner, &a.Description, &a.HomepageURL, &a.PrivacyURL, &a.TermsURL, &kind, &value)
 		if err != nil {
 			return nil, err
 		}
 		if n := len(apps); n == 0 || apps[n-1].ID != a.ID {
-			a.CreatedAt = timeOf(created)
+			a.CreatedAt, a.OwnerID = timeOf(created), owner.Int64
 			apps = append(apps, a)
 		}
 		if kind.Valid {
@@ -119,6 +125,23 @@ func (s *Store) ListApps(ctx context.Context) ([]gatehouse.App, error) {
 	return apps, nil
 }
 
+// ListAppsByOwner returns the apps of the owner ownerID, ordered by ID.
+func (s *Store) ListAppsByOwner(ctx context.Context, ownerID int64) ([]gatehouse.App, error) {
+	if ownerID == 0 {
+		return nil, nil
+	}
+	apps, err := s.queryApps(ctx, listAppsByOwnerSQL, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list apps by owner: %w", err)
+	}
+	return apps, nil
+}
+
+// ownerOf is the owner_id of an app: NULL for none.
+func ownerOf(a gatehouse.App) sql.NullInt64 {
+	return sql.NullInt64{Int64: a.OwnerID, Valid: a.OwnerID != 0}
+}
+
 // CreateApp stores an app with its lists in one transaction and returns it
 // with its ID set. A taken client_id is gatehouse.ErrAlreadyExists; a scope
 // that is not registered fails the foreign key of app_scopes (or
@@ -151,8 +174,10 @@ func (s *Store) CreateAppWithCredential(ctx context.Context, a gatehouse.App, c 
 // insertApp stores a with its lists and sets its ID.
 func insertApp(ctx context.Context, tx *sql.Tx, a *gatehouse.App) error {
 	err := tx.QueryRowContext(ctx,
-		`INSERT INTO apps (client_id, name, type, resource_server, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		a.ClientID, a.Name, string(a.Type), a.ResourceServer, millis(a.CreatedAt)).Scan(&a.ID)
+		`INSERT INTO apps (client_id, name, type, resource_server, created_at, owner_id, description, homepage_url, privacy_url, terms_url)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		a.ClientID, a.Name, string(a.Type), a.ResourceServer, millis(a.CreatedAt),
+		ownerOf(*a), a.Description, a.HomepageURL, a.PrivacyURL, a.TermsURL).Scan(&a.ID)
 	if err != nil {
 		return err
 	}
@@ -192,16 +217,18 @@ func (s *Store) DeleteApp(ctx context.Context, clientID string) error {
 	return nil
 }
 
-// UpdateApp replaces the app's name, resource server flag and lists in one
-// transaction and returns the app as stored. An unknown client_id, or a
-// scope that is not registered (the foreign key of app_scopes or
-// app_default_scopes), is gatehouse.ErrNotFound. The triggers of the apps
+// UpdateApp replaces the app's name, resource server flag, owner, profile
+// and lists in one transaction and returns the app as stored. An unknown
+// client_id, a scope that is not registered (the foreign key of app_scopes
+// or app_default_scopes) or an owner that does not exist is
+// gatehouse.ErrNotFound. The triggers of the apps
 // table and of its lists change the generation.
 func (s *Store) UpdateApp(ctx context.Context, a gatehouse.App) (gatehouse.App, error) {
 	var out gatehouse.App
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE apps SET name = ?, resource_server = ? WHERE client_id = ? RETURNING id`,
-			a.Name, a.ResourceServer, a.ClientID).Scan(&a.ID)
+		err := tx.QueryRowContext(ctx, `UPDATE apps SET name = ?, resource_server = ?, owner_id = ?,
+			description = ?, homepage_url = ?, privacy_url = ?, terms_url = ? WHERE client_id = ? RETURNING id`,
+			a.Name, a.ResourceServer, ownerOf(a), a.Description, a.HomepageURL, a.PrivacyURL, a.TermsURL, a.ClientID).Scan(&a.ID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return gatehouse.ErrNotFound
 		}

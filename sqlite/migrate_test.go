@@ -61,8 +61,11 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err := s.inTx(t.Context(), func(tx *sql.Tx) error { return apply(t.Context(), tx, ms[0]) }); err != nil {
 		t.Fatal(err)
 	}
-	app, err := s.CreateApp(t.Context(), gatehouse.App{ClientID: "web", Type: gatehouse.Public})
-	if err != nil {
+	// The app as the first release wrote it (the store writes columns of
+	// later versions).
+	var app gatehouse.App
+	if err := s.write.db.QueryRowContext(t.Context(), `INSERT INTO apps (client_id, name, type, resource_server)
+		VALUES ('web', '', 'public', 0) RETURNING id`).Scan(&app.ID); err != nil {
 		t.Fatal(err)
 	}
 	want := gatehouse.Token{Digest: []byte("digest"), Kind: gatehouse.RefreshToken, AppID: app.ID,
@@ -79,6 +82,10 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+	// Version 10 gave apps an owner and a profile: none.
+	if a, err := s.GetAppByID(t.Context(), app.ID); err != nil || a.OwnerID != 0 || a.Description != "" || a.HomepageURL != "" {
+		t.Fatalf("app after the upgrade: %+v, %v", a, err)
 	}
 	// Version 6 rebuilt tokens and codes: the rows came along.
 	code, err := s.ConsumeCode(t.Context(), []byte("code"), time.UnixMilli(2000))

@@ -8,12 +8,12 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-const userColumns = `id, username, password_hash, created_at`
+const userColumns = `id, username, password_hash, created_at, developer`
 
 func scanUser(r scanner) (gatehouse.User, error) {
 	var u gatehouse.User
 	var created sql.NullInt64
-	err := r.Scan(&u.ID, &u.Username, &u.PasswordHash, &created)
+	err := r.Scan(&u.ID, &u.Username, &u.PasswordHash, &created, &u.Developer)
 	u.CreatedAt = timeOf(created)
 	return u, err
 }
@@ -22,8 +22,8 @@ func scanUser(r scanner) (gatehouse.User, error) {
 // gatehouse.ErrAlreadyExists if the username is taken.
 func (s *Store) CreateUser(ctx context.Context, u gatehouse.User) (gatehouse.User, error) {
 	id, err := one(ctx, s.write, scanID,
-		`INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id`,
-		u.Username, u.PasswordHash, millis(u.CreatedAt))
+		`INSERT INTO users (username, password_hash, created_at, developer) VALUES (?, ?, ?, ?) RETURNING id`,
+		u.Username, u.PasswordHash, millis(u.CreatedAt), u.Developer)
 	if err != nil {
 		return gatehouse.User{}, fmt.Errorf("sqlite: create user: %w", mapErr(err))
 	}
@@ -78,6 +78,19 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) 
 	return nil
 }
 
+// SetUserDeveloper sets whether the user is a developer, or returns
+// gatehouse.ErrNotFound.
+func (s *Store) SetUserDeveloper(ctx context.Context, userID int64, developer bool) error {
+	n, err := s.write.exec(ctx, `UPDATE users SET developer = ? WHERE id = ?`, developer, userID)
+	if err == nil && n == 0 {
+		err = gatehouse.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: set developer: %w", err)
+	}
+	return nil
+}
+
 // deleteUserSQL deletes everything of a user, then the user. Tokens and
 // codes go with their grants (ON DELETE CASCADE through the grant_id
 // index); those that name the user without a grant are looked for too. No
@@ -94,7 +107,8 @@ var deleteUserSQL = []string{
 }
 
 // DeleteUser deletes the user with everything of the user, in one
-// transaction, or returns gatehouse.ErrNotFound.
+// transaction, or returns gatehouse.ErrNotFound. The foreign key of
+// apps.owner_id sets the user's apps free (ON DELETE SET NULL).
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := execAll(ctx, tx, id, deleteUserSQL...); err != nil {

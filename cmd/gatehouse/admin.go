@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -70,9 +71,9 @@ func newScopeCmd(c *common, e env) *cobra.Command {
 func newUserCmd(c *common, e env) *cobra.Command {
 	user := &cobra.Command{Use: "user", Short: "Manage users"}
 	var username string
-	var fromStdin bool
+	var fromStdin, developer bool
 	create := &cobra.Command{
-		Use:   "create --username NAME --password-stdin",
+		Use:   "create --username NAME --password-stdin [--developer]",
 		Short: "Create a local user; the password is read from stdin",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -84,12 +85,16 @@ func newUserCmd(c *common, e env) *cobra.Command {
 				return err
 			}
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
-				u, err := srv.CreateUser(cmd.Context(), username, password)
+				u, err := srv.RegisterUser(cmd.Context(), oauth.UserSpec{Username: username, Password: password, Developer: developer})
 				if err != nil {
 					return err
 				}
 				if c.json() {
-					return printJSON(e, map[string]any{"id": u.ID, "username": u.Username, "sub": oauth.UserSubject(u.ID)})
+					return printJSON(e, map[string]any{"id": u.ID, "username": u.Username, "sub": oauth.UserSubject(u.ID), "developer": u.Developer})
+				}
+				if u.Developer {
+					fmt.Fprintf(e.stdout, "created user %s, a developer\n", u.Username)
+					return nil
 				}
 				fmt.Fprintf(e.stdout, "created user %s\n", u.Username)
 				return nil
@@ -98,6 +103,7 @@ func newUserCmd(c *common, e env) *cobra.Command {
 	}
 	create.Flags().StringVar(&username, "username", "", "the login name")
 	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
+	create.Flags().BoolVar(&developer, "developer", false, "let the user use the developer portal (the apps they own: app create --owner)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List local users (never their password hashes)",
@@ -109,22 +115,26 @@ func newUserCmd(c *common, e env) *cobra.Command {
 					return fmt.Errorf("list users: %w", err)
 				}
 				if c.json() {
-					out := make([]map[string]string, 0, len(users))
+					out := make([]map[string]any, 0, len(users))
 					for _, u := range users {
-						out = append(out, map[string]string{"username": u.Username, "created_at": u.CreatedAt.Format(time.RFC3339)})
+						out = append(out, map[string]any{"username": u.Username, "created_at": u.CreatedAt.Format(time.RFC3339), "developer": u.Developer})
 					}
 					return printJSON(e, out)
 				}
 				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "USERNAME\tCREATED")
+				fmt.Fprintln(tw, "USERNAME\tCREATED\tDEVELOPER")
 				for _, u := range users {
-					fmt.Fprintf(tw, "%s\t%s\n", u.Username, u.CreatedAt.Format(time.RFC3339))
+					dev := "no"
+					if u.Developer {
+						dev = "yes"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Username, u.CreatedAt.Format(time.RFC3339), dev)
 				}
 				return tw.Flush()
 			})
 		},
 	}
-	user.AddCommand(create, list, newUserDeleteCmd(c, e), newUserSetPasswordCmd(c, e))
+	user.AddCommand(create, list, newUserUpdateCmd(c, e), newUserDeleteCmd(c, e), newUserSetPasswordCmd(c, e))
 	return user
 }
 
@@ -152,6 +162,11 @@ type appOutput struct {
 	Grants         []string            `json:"grant_types"`
 	ResourceServer bool                `json:"resource_server"`
 	CreatedAt      time.Time           `json:"created_at"`
+	Owner          string              `json:"owner"` // a username; "": none
+	Description    string              `json:"description"`
+	HomepageURL    string              `json:"homepage_url"`
+	PrivacyURL     string              `json:"privacy_url"`
+	TermsURL       string              `json:"terms_url"`
 	Credentials    []credentialsOutput `json:"credentials,omitempty"`
 }
 
@@ -163,12 +178,44 @@ type credentialsOutput struct {
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 }
 
-func toOutput(a gatehouse.App) appOutput {
+// toOutput is the output of a, whose owner's username owner names.
+func toOutput(a gatehouse.App, owner func(id int64) string) appOutput {
 	return appOutput{
 		ClientID: a.ClientID, Name: a.Name, Type: a.Type, RedirectURIs: nonNil(a.RedirectURIs),
 		Scopes: nonNil(a.Scopes), DefaultScopes: nonNil(a.DefaultScopes), Grants: nonNil(a.Grants),
-		ResourceServer: a.ResourceServer, CreatedAt: a.CreatedAt,
+		ResourceServer: a.ResourceServer, CreatedAt: a.CreatedAt, Owner: owner(a.OwnerID),
+		Description: a.Description, HomepageURL: a.HomepageURL, PrivacyURL: a.PrivacyURL, TermsURL: a.TermsURL,
 	}
+}
+
+// ownerNames returns the username of an owner's ID ("" for none), looked
+// up once per ID; an owner deleted meanwhile is "".
+func ownerNames(ctx context.Context, srv *oauth.Server) func(id int64) string {
+	names := map[int64]string{0: ""}
+	return func(id int64) string {
+		if n, ok := names[id]; ok {
+			return n
+		}
+		if u, err := srv.Store().GetUser(ctx, id); err == nil {
+			names[id] = u.Username
+		}
+		return names[id]
+	}
+}
+
+// ownerID resolves the username of --owner to a user's ID; "" is none.
+func ownerID(ctx context.Context, srv *oauth.Server, username string) (int64, error) {
+	if username == "" {
+		return 0, nil
+	}
+	u, err := srv.UserNamed(ctx, username)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return 0, fmt.Errorf("--owner: no user is named %q (gatehouse user create)", username)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("look up the owner: %w", err)
+	}
+	return u.ID, nil
 }
 
 func nonNil(s []string) []string {
@@ -193,9 +240,10 @@ func newAppCmd(c *common, e env) *cobra.Command {
 
 func newAppCreateCmd(c *common, e env) *cobra.Command {
 	var spec oauth.AppSpec
-	var typ string
+	var typ, owner string
 	cmd := &cobra.Command{
-		Use:   "create --name NAME --type confidential|public --redirect-uri URI… --scope S… [--grant G…] [--resource-server]",
+		Use: "create --name NAME --type confidential|public --redirect-uri URI… --scope S… [--grant G…] [--resource-server]\n" +
+			"  [--owner USERNAME] [--description TEXT] [--homepage URL] [--privacy-url URL] [--terms-url URL]",
 		Short: "Register an app; a confidential app's client_secret is printed once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -207,11 +255,15 @@ func newAppCreateCmd(c *common, e env) *cobra.Command {
 				spec.DefaultScopes = nil
 			}
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				var err error
+				if spec.OwnerID, err = ownerID(cmd.Context(), srv, owner); err != nil {
+					return err
+				}
 				a, sec, err := srv.RegisterApp(operatorContext(cmd), spec)
 				if err != nil {
 					return err
 				}
-				out := toOutput(a)
+				out := toOutput(a, ownerNames(cmd.Context(), srv))
 				out.ClientSecret = sec
 				if c.json() {
 					return printJSON(e, out)
@@ -232,7 +284,19 @@ func newAppCreateCmd(c *common, e env) *cobra.Command {
 	f.StringSliceVar(&spec.DefaultScopes, "default-scope", nil, "a scope granted when a request names none (default: all of --scope)")
 	f.StringSliceVar(&spec.Grants, "grant", nil, "a grant type: authorization_code, refresh_token, client_credentials (default: authorization_code,refresh_token; none for a resource server)")
 	f.BoolVar(&spec.ResourceServer, "resource-server", false, "let this confidential app introspect every token, not only its own")
+	f.StringVar(&owner, "owner", "", "the user (a developer) who owns the app in the developer portal")
+	profileFlags(cmd, &spec.Description, &spec.HomepageURL, &spec.PrivacyURL, &spec.TermsURL)
 	return cmd
+}
+
+// profileFlags defines the flags of an app's profile, shown to users on
+// the consent page.
+func profileFlags(cmd *cobra.Command, description, homepage, privacy, terms *string) {
+	f := cmd.Flags()
+	f.StringVar(description, "description", "", "what the app does, in one paragraph of at most 500 characters")
+	f.StringVar(homepage, "homepage", "", "the app's homepage (https://)")
+	f.StringVar(privacy, "privacy-url", "", "the app's privacy policy (https://)")
+	f.StringVar(terms, "terms-url", "", "the app's terms of service (https://)")
 }
 
 func newAppListCmd(c *common, e env) *cobra.Command {
@@ -248,8 +312,9 @@ func newAppListCmd(c *common, e env) *cobra.Command {
 				}
 				if c.json() {
 					out := make([]appOutput, len(apps))
+					owner := ownerNames(cmd.Context(), srv)
 					for i, a := range apps {
-						out[i] = toOutput(a)
+						out[i] = toOutput(a, owner)
 					}
 					return printJSON(e, out)
 				}
@@ -282,7 +347,7 @@ func newAppShowCmd(c *common, e env) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("show app: %w", err)
 				}
-				out := toOutput(a)
+				out := toOutput(a, ownerNames(cmd.Context(), srv))
 				for _, cr := range creds {
 					out.Credentials = append(out.Credentials, credentialsOutput{
 						ID: cr.ID, Hint: "…" + cr.Hint, CreatedAt: cr.CreatedAt,
@@ -305,6 +370,12 @@ func printApp(e env, a appOutput) {
 	fmt.Fprintf(tw, "redirect_uris:\t%s\nscopes:\t%s\ndefault_scopes:\t%s\ngrant_types:\t%s\n",
 		strings.Join(a.RedirectURIs, " "), strings.Join(a.Scopes, " "), strings.Join(a.DefaultScopes, " "), strings.Join(a.Grants, " "))
 	fmt.Fprintf(tw, "resource_server:\t%t\ncreated_at:\t%s\n", a.ResourceServer, a.CreatedAt.Format(time.RFC3339))
+	for _, l := range [][2]string{{"owner", a.Owner}, {"description", a.Description}, {"homepage_url", a.HomepageURL},
+		{"privacy_url", a.PrivacyURL}, {"terms_url", a.TermsURL}} {
+		if l[1] != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", l[0], l[1])
+		}
+	}
 	for _, cr := range a.Credentials {
 		last := "never used"
 		if cr.LastUsedAt != nil {

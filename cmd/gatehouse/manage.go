@@ -22,24 +22,41 @@ func operatorContext(cmd *cobra.Command) context.Context {
 
 // appUpdateFlags are the flags of 'app update', each changing only what it
 // names.
-var appUpdateFlags = []string{"name", "redirect-uri", "scope", "default-scope", "grant", "resource-server"}
+var appUpdateFlags = []string{"name", "redirect-uri", "scope", "default-scope", "grant", "resource-server",
+	"owner", "description", "homepage", "privacy-url", "terms-url"}
 
 func newAppUpdateCmd(c *common, e env) *cobra.Command {
-	var name string
+	var name, owner, description, homepage, privacy, terms string
 	var redirectURIs, scopes, defaultScopes, grants []string
 	var resourceServer bool
 	cmd := &cobra.Command{
-		Use:   "update CLIENT_ID [--name N] [--redirect-uri URI…] [--scope S…] [--default-scope S…] [--grant G…] [--resource-server=true|false]",
+		Use: "update CLIENT_ID [--name N] [--redirect-uri URI…] [--scope S…] [--default-scope S…] [--grant G…] [--resource-server=true|false]\n" +
+			"  [--owner USERNAME|''] [--description TEXT] [--homepage URL] [--privacy-url URL] [--terms-url URL]",
 		Short: "Change an app; each flag replaces only what it names, under the rules of 'app create'",
-		Long: "Change an app's name, redirect URIs, scopes, default scopes, grant types or resource server\n" +
-			"flag. A list flag replaces the whole list (repeat it or comma-separate; '' empties it); what\n" +
-			"no flag names stays. The type never changes. A running server sees the change at once.",
+		Long: "Change an app's name, redirect URIs, scopes, default scopes, grant types, resource server\n" +
+			"flag, owner or profile. A list flag replaces the whole list (repeat it or comma-separate; ''\n" +
+			"empties it); --owner '' leaves the app without an owner, and '' removes a profile field;\n" +
+			"what no flag names stays. The type never changes. A running server sees the change at once.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
 			var change oauth.AppChange
 			if f.Changed("name") {
 				change.Name = &name
+			}
+			for _, t := range []struct {
+				flag string
+				dst  **string
+				val  *string
+			}{
+				{"description", &change.Description, &description},
+				{"homepage", &change.HomepageURL, &homepage},
+				{"privacy-url", &change.PrivacyURL, &privacy},
+				{"terms-url", &change.TermsURL, &terms},
+			} {
+				if f.Changed(t.flag) {
+					*t.dst = t.val
+				}
 			}
 			for _, l := range []struct {
 				flag string
@@ -58,10 +75,17 @@ func newAppUpdateCmd(c *common, e env) *cobra.Command {
 			if f.Changed("resource-server") {
 				change.ResourceServer = &resourceServer
 			}
-			if change == (oauth.AppChange{}) {
+			if change == (oauth.AppChange{}) && !f.Changed("owner") {
 				return fmt.Errorf("app update needs something to change: --%s", strings.Join(appUpdateFlags, ", --"))
 			}
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				if f.Changed("owner") {
+					id, err := ownerID(cmd.Context(), srv, owner)
+					if err != nil {
+						return err
+					}
+					change.OwnerID = &id
+				}
 				a, changed, err := srv.UpdateApp(operatorContext(cmd), args[0], change)
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no app has client_id %q", args[0])
@@ -73,7 +97,7 @@ func newAppUpdateCmd(c *common, e env) *cobra.Command {
 					return printJSON(e, struct {
 						appOutput
 						Changed []string `json:"changed"`
-					}{toOutput(a), nonNil(changed)})
+					}{toOutput(a, ownerNames(cmd.Context(), srv)), nonNil(changed)})
 				}
 				if len(changed) == 0 {
 					fmt.Fprintf(e.stdout, "app %s is already so: nothing changed\n", a.ClientID)
@@ -91,6 +115,53 @@ func newAppUpdateCmd(c *common, e env) *cobra.Command {
 	f.StringSliceVar(&defaultScopes, "default-scope", nil, "the scopes granted when a request names none, replacing the app's")
 	f.StringSliceVar(&grants, "grant", nil, "the grant types, replacing the app's: authorization_code, refresh_token, client_credentials")
 	f.BoolVar(&resourceServer, "resource-server", false, "whether this confidential app may introspect every token")
+	f.StringVar(&owner, "owner", "", "the user (a developer) who owns the app in the developer portal; '' for none")
+	profileFlags(cmd, &description, &homepage, &privacy, &terms)
+	return cmd
+}
+
+func newUserUpdateCmd(c *common, e env) *cobra.Command {
+	var developer bool
+	cmd := &cobra.Command{
+		Use:   "update USERNAME --developer[=false]",
+		Short: "Change a user: whether they may use the developer portal",
+		Long: "Change a user. --developer lets the user use the developer portal (the apps they own:\n" +
+			"'gatehouse app create|update --owner'); --developer=false ends that at once (the apps keep\n" +
+			"their owner, and the portal shows the user none).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("developer") {
+				return errors.New("user update needs something to change: --developer or --developer=false")
+			}
+			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
+				u, changed, err := srv.SetDeveloper(operatorContext(cmd), args[0], developer)
+				if errors.Is(err, gatehouse.ErrNotFound) {
+					return fmt.Errorf("no user is named %q", args[0])
+				}
+				if err != nil {
+					return err
+				}
+				if c.json() {
+					names := []string{}
+					if changed {
+						names = append(names, "developer")
+					}
+					return printJSON(e, map[string]any{"username": u.Username, "developer": u.Developer, "changed": names})
+				}
+				what := "a developer"
+				if !u.Developer {
+					what = "not a developer"
+				}
+				if !changed {
+					fmt.Fprintf(e.stdout, "user %s is %s already: nothing changed\n", u.Username, what)
+					return nil
+				}
+				fmt.Fprintf(e.stdout, "updated user %s: %s now\n", u.Username, what)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&developer, "developer", false, "whether the user may use the developer portal")
 	return cmd
 }
 
@@ -137,7 +208,8 @@ func newUserDeleteCmd(c *common, e env) *cobra.Command {
 		Use:   "delete USERNAME [--yes]",
 		Short: "Delete a user with their sessions, consents, grants and tokens, which stop working at once",
 		Long: "Delete a user and everything of the user: login sessions, remembered devices, consents,\n" +
-			"grants and every token issued in them. On a terminal it asks you to type the username;\n" +
+			"grants and every token issued in them; the apps the user owns stay, without an owner.\n" +
+			"On a terminal it asks you to type the username;\n" +
 			"elsewhere it needs --yes.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

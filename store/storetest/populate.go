@@ -66,7 +66,13 @@ func Populate(t testing.TB, ctx context.Context, st gatehouse.Store) Population 
 	p.Credential.LastUsedAt = at(2 * time.Second)
 	must(st.TouchScopes(ctx, p.App.ID, []string{"write", "read"}, at(3*time.Second)))
 	p.ScopeUse = []gatehouse.ScopeUse{{AppID: p.App.ID, Scope: "read", LastUsedAt: at(3 * time.Second)}, {AppID: p.App.ID, Scope: "write", LastUsedAt: at(3 * time.Second)}}
-	p.User, err = st.CreateUser(ctx, gatehouse.User{Username: "ada", PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", CreatedAt: at(0)})
+	p.User, err = st.CreateUser(ctx, gatehouse.User{Username: "ada", PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", CreatedAt: at(0), Developer: true})
+	must(err)
+	// The app is the user's, with a profile: the columns of the developer
+	// portal travel too.
+	p.App.OwnerID, p.App.Description = p.User.ID, "Ada's notes, synced."
+	p.App.HomepageURL, p.App.PrivacyURL, p.App.TermsURL = "https://web.example/", "https://web.example/privacy", "https://web.example/terms"
+	p.App, err = st.UpdateApp(ctx, p.App)
 	must(err)
 	p.Grant, err = st.CreateGrant(ctx, gatehouse.Grant{UserID: p.User.ID, AppID: p.App.ID, Scopes: []string{"read", "write"}, CreatedAt: at(time.Minute)})
 	must(err)

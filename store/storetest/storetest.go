@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.Store) {
 		{"UpdateApp", updateAppCases()},
 		{"DeleteScope", deleteScopeCases()},
 		{"DeleteUser", deleteUserCases()},
+		{"Portal", portalCases()},
 		{"SetPasswordHash", setPasswordCases()},
 		{"Credentials", credentialCases()},
 		{"ScopeUse", scopeUseCases()},
