@@ -46,7 +46,7 @@ func TestBrowserDisconnectApp(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
 	)
 	after := text("main")
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
