@@ -213,13 +213,32 @@ func (p *Pages) sessionLost(w http.ResponseWriter, r *http.Request, app gatehous
 	p.render(w, r, http.StatusOK, "login", loginPage{AppName: app.Name, Params: in.carried(), Error: "Your session ended. Please sign in again."})
 }
 
+// loginPage is the sign-in form. After a failure it keeps the username
+// and the app's name, and the focus goes to the password field.
 type loginPage struct {
 	AppName, Username, Error string
 	Params                   url.Values
+	// ReturnTo is where a login outside an authorization request goes
+	// back to: one of returnPaths, or empty for the home page.
+	ReturnTo string
 }
 
 func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, http.StatusOK, "login", loginPage{})
+	p.render(w, r, http.StatusOK, "login", loginPage{ReturnTo: allowedReturn(r.URL.Query().Get("return_to"))})
+}
+
+// appName is the name of the app of an authorization request carried by
+// the login form, to show again after a failed attempt; empty when the
+// request names no valid app.
+func (p *Pages) appName(r *http.Request, in input) string {
+	if in.params["client_id"] == "" {
+		return ""
+	}
+	app, _, err := p.OAuth.CheckClient(r.Context(), in.params, in.repeated)
+	if err != nil {
+		return ""
+	}
+	return app.Name
 }
 
 // login checks the credentials, throttled with the same answer for an
@@ -233,7 +252,10 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := in.params
-	page := loginPage{Username: form["username"], Params: in.carried()}
+	page := loginPage{Username: form["username"], Params: in.carried(), ReturnTo: allowedReturn(form["return_to"])}
+	if len(page.Params) > 0 {
+		page.AppName, page.ReturnTo = p.appName(r, in), ""
+	}
 	device, known, err := p.knownDevice(r, form["username"])
 	if err != nil {
 		p.serverError(w, r, err)
@@ -292,6 +314,9 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := "/"
+	if page.ReturnTo != "" {
+		next = page.ReturnTo
+	}
 	if len(page.Params) > 0 {
 		next = "/authorize?" + page.Params.Encode()
 	}

@@ -17,12 +17,15 @@ var templateFS embed.FS
 var styleCSS []byte
 
 // pageNames are the pages; each is parsed with the layout once, at start-up.
-var pageNames = []string{"login", "consent", "error", "home", "logged_out", "dev_callback"}
+var pageNames = []string{"login", "consent", "error", "home", "logged_out", "dev_callback", "account_apps"}
 
-func parseTemplates() (map[string]*template.Template, error) {
+// parseTemplates parses every page with the layout; brand gives the layout
+// the platform's name and logo when a page is rendered.
+func parseTemplates(brand func() Brand) (map[string]*template.Template, error) {
 	out := make(map[string]*template.Template, len(pageNames))
+	funcs := template.FuncMap{"brand": brand}
 	for _, name := range pageNames {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
 		}
@@ -72,10 +75,29 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name 
 type errorPage struct {
 	Title   string
 	Message string
+	// Note says why the user was not sent back to the app, when a request
+	// from one failed.
+	Note string
 }
 
+const appNote = "You were not sent back to the app, because it could not be verified. If you followed a link, it may be broken or forged."
+
 func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	p.render(w, r, status, "error", errorPage{Title: title, Message: msg})
+	p.render(w, r, status, "error", errorPage{Title: title, Message: msg, Note: appNote})
+}
+
+// notFound is the 404 page of every path that nothing else serves.
+func (p *Pages) notFound(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusNotFound, "error", errorPage{Title: "Page not found", Message: "There is no page at this address."})
+}
+
+// methodNotAllowed is the 405 page of a page route asked with another
+// method; allow lists the methods it serves.
+func (p *Pages) methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		p.render(w, r, http.StatusMethodNotAllowed, "error", errorPage{Title: "Method not allowed", Message: "This address does not accept that kind of request."})
+	}
 }
 
 // serverError logs err once and shows a page without detail.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -53,6 +54,9 @@ type Pages struct {
 	DeviceLimit Limiter
 	// Proxies are the trusted reverse proxies (X-Forwarded-For).
 	Proxies ratelimit.Proxies
+	// Brand is the platform's name, logo and colour on every page; the
+	// zero Brand is Gatehouse's own.
+	Brand Brand
 
 	templates    map[string]*template.Template
 	secure       bool
@@ -63,20 +67,19 @@ type Pages struct {
 // New returns the pages of srv; the templates are parsed now, so that a
 // broken template stops the server at start-up.
 func New(srv *oauth.Server, log *slog.Logger, dev bool) (*Pages, error) {
-	t, err := parseTemplates()
-	if err != nil {
-		return nil, fmt.Errorf("web: %w", err)
-	}
 	iss, err := url.Parse(srv.Issuer())
 	if err != nil {
 		return nil, fmt.Errorf("web: issuer: %w", err)
 	}
 	p := &Pages{
-		OAuth: srv, Log: log, Dev: dev,
+		OAuth: srv, Log: log, Dev: dev, Brand: Brand{Name: defaultBrand},
 		PairLimit: srv.AttemptLimit("login-pair", DefaultPairLimit), UserLimit: srv.AttemptLimit("login-user", DefaultUserLimit),
 		AddrLimit:   srv.AttemptLimit("login-addr", DefaultAddrLimit),
 		DeviceLimit: srv.AttemptLimit("login-device", DefaultDeviceLimit),
-		templates:   t, secure: iss.Scheme == "https",
+		secure:      iss.Scheme == "https",
+	}
+	if p.templates, err = parseTemplates(func() Brand { return p.Brand }); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
 	}
 	// DESIGN invariant 9: on https the cookies are Secure with the __Host-
 	// prefix.
@@ -99,17 +102,44 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	// redirects that carry a code and the error answers included: the
 	// headers are set before the handler runs (RFC 9700 §4.2.4).
 	h := func(f http.HandlerFunc) http.Handler { return frontChannel(cop.Handler(f)) }
-	mux.Handle("GET /authorize", h(p.authorize))
-	mux.Handle("POST /authorize", h(p.consent))
-	mux.Handle("GET /login", h(p.loginPage))
-	mux.Handle("POST /login", h(p.login))
-	mux.Handle("POST /logout", h(p.logout))
-	mux.Handle("GET /logged-out", h(p.loggedOut))
-	mux.Handle("GET /{$}", h(p.home))
-	mux.Handle("GET /assets/style.css", frontChannel(http.HandlerFunc(p.style)))
-	if p.Dev {
-		mux.Handle("GET /dev/callback", h(p.devCallback))
+	routes := []route{
+		{"/authorize", p.authorize, p.consent},
+		{"/login", p.loginPage, p.login},
+		{"/logout", nil, p.logout},
+		{"/switch-account", nil, p.switchAccount},
+		{"/logged-out", p.loggedOut, nil},
+		{"/{$}", p.home, nil},
+		{"/account/apps", p.connectedApps, nil},
+		{"/account/apps/disconnect", nil, p.disconnect},
+		{"/account/apps/disconnect-all", nil, p.disconnectAll},
+		{"/assets/style.css", p.style, nil},
+		{"/assets/brand.css", p.brandCSS, nil},
+		{logoPath, p.logo, nil},
 	}
+	if p.Dev {
+		routes = append(routes, route{"/dev/callback", p.devCallback, nil})
+	}
+	for _, rt := range routes {
+		var allow []string
+		if rt.get != nil {
+			mux.Handle("GET "+rt.path, h(rt.get))
+			allow = append(allow, "GET", "HEAD")
+		}
+		if rt.post != nil {
+			mux.Handle("POST "+rt.path, h(rt.post))
+			allow = append(allow, "POST")
+		}
+		// Any other method gets the 405 page, in the same layout.
+		mux.Handle(rt.path, frontChannel(p.methodNotAllowed(strings.Join(allow, ", "))))
+	}
+	// Every path that no route serves gets the 404 page.
+	mux.Handle("/", frontChannel(http.HandlerFunc(p.notFound)))
+}
+
+// route is a page path and its handlers by method; nil: not served.
+type route struct {
+	path      string
+	get, post http.HandlerFunc
 }
 
 // currentUser returns the user of the request's session, if any.

@@ -47,6 +47,9 @@ func (f *flowFixture) userPages(t *testing.T) map[string]page {
 		"logged out":                    anon.get("/logged-out"),
 		"dev callback (code)":           anon.get("/dev/callback?" + url.Values{"code": {"x"}, "state": {"s"}, "iss": {f.srv.URL}}.Encode()),
 		"dev callback (error)":          anon.get("/dev/callback?error=access_denied&state=s"),
+		"connected apps":                b.get("/account/apps"),
+		"404":                           anon.get("/no-such-page"),
+		"405":                           anon.do(mustRequest(t, "DELETE", f.srv.URL+"/login")),
 	}
 	nobody := url.Values{"username": {"nobody"}, "password": {"wrong-" + f.password}}
 	for range 5 {
@@ -68,6 +71,9 @@ func (f *flowFixture) userPages(t *testing.T) map[string]page {
 		"logged out":                    {200, "You are signed out"},
 		"dev callback (code)":           {200, `id="code"`},
 		"dev callback (error)":          {200, `id="error"`},
+		"connected apps":                {200, "<h1>Connected apps</h1>"},
+		"404":                           {404, "<h1>Page not found</h1>"},
+		"405":                           {405, "<h1>Method not allowed</h1>"},
 		"login throttled":               {429, "Too many failed sign-ins."},
 	} {
 		if p := pages[name]; p.status != want.status || !strings.Contains(p.body, want.text) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +40,10 @@ type serveConfig struct {
 	logLevel        string
 	trustedProxies  []string
 	metricsAddr     string
+	brandName       string
+	brandLogo       string
+	brandColor      string
+	brand           web.Brand // read and checked by validate
 }
 
 func newServeCmd(c *common, e env) *cobra.Command {
@@ -63,6 +69,9 @@ func newServeCmd(c *common, e env) *cobra.Command {
 	f.DurationVar(&sc.auditRetention, "audit-retention", oauth.DefaultEventRetention, "how long audit events are kept")
 	f.StringSliceVar(&sc.trustedProxies, "trusted-proxy", nil, "a reverse proxy (IP or CIDR) whose X-Forwarded-For is trusted for rate limits and logs")
 	f.StringVar(&sc.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address (with --dev and no address: on the main listener; otherwise metrics are off)")
+	f.StringVar(&sc.brandName, "brand-name", "Gatehouse", "the platform's name on every page (one line, at most 60 characters)")
+	f.StringVar(&sc.brandLogo, "brand-logo", "", "a PNG, JPEG or SVG file (at most 256 KiB) shown on every page, read at start")
+	f.StringVar(&sc.brandColor, "brand-color", "", "the pages' accent colour, #RRGGBB")
 	f.StringVar(&sc.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&sc.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -123,7 +132,31 @@ func (sc *serveConfig) validate(key []byte) error {
 	if err := lvl.UnmarshalText([]byte(sc.logLevel)); err != nil {
 		errs = append(errs, errors.New("--log-level must be debug, info, warn or error"))
 	}
+	var err error
+	if sc.brand, err = loadBrand(sc.brandName, sc.brandLogo, sc.brandColor); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// loadBrand reads the logo file, at most web.MaxBrandLogo bytes, and
+// checks the brand.
+func loadBrand(name, logoFile, color string) (web.Brand, error) {
+	var logo []byte
+	if logoFile != "" {
+		f, err := os.Open(logoFile)
+		if err != nil {
+			return web.Brand{}, fmt.Errorf("--brand-logo %s: cannot read the file: %w", logoFile, errors.Unwrap(err))
+		}
+		defer f.Close()
+		if logo, err = io.ReadAll(io.LimitReader(f, web.MaxBrandLogo+1)); err != nil {
+			return web.Brand{}, fmt.Errorf("--brand-logo %s: cannot read the file: %w", logoFile, err)
+		}
+		if len(logo) > web.MaxBrandLogo {
+			return web.Brand{}, fmt.Errorf("--brand-logo %s: the file is larger than %d KiB", logoFile, web.MaxBrandLogo>>10)
+		}
+	}
+	return web.NewBrand(name, logo, color)
 }
 
 // devAddr refuses a --dev listening address other than loopback: the dev
@@ -212,7 +245,7 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 // newHandler builds the server's handler and the metrics handler. Metrics
 // are mounted on the main handler only when onMain is set (dev without a
 // metrics address): in production they are not public.
-func newHandler(srv *oauth.Server, log *slog.Logger, dev, onMain bool, proxies ratelimit.Proxies) (http.Handler, http.Handler, *httpapi.Metrics, error) {
+func newHandler(srv *oauth.Server, log *slog.Logger, dev, onMain bool, proxies ratelimit.Proxies, brand web.Brand) (http.Handler, http.Handler, *httpapi.Metrics, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := httpapi.NewMetrics(reg)
@@ -222,6 +255,7 @@ func newHandler(srv *oauth.Server, log *slog.Logger, dev, onMain bool, proxies r
 		return nil, nil, nil, err
 	}
 	pages.Proxies = proxies
+	pages.Brand = brand
 	mux := http.NewServeMux()
 	api.Mount(mux)
 	pages.Mount(mux)
@@ -238,7 +272,7 @@ func newHandler(srv *oauth.Server, log *slog.Logger, dev, onMain bool, proxies r
 
 func serveHTTP(ctx context.Context, ln net.Listener, srv *oauth.Server, sc serveConfig, log *slog.Logger, e env) error {
 	proxies, _ := ratelimit.ParseProxies(sc.trustedProxies) // validated before
-	handler, metrics, m, err := newHandler(srv, log, sc.dev, sc.dev && sc.metricsAddr == "", proxies)
+	handler, metrics, m, err := newHandler(srv, log, sc.dev, sc.dev && sc.metricsAddr == "", proxies, sc.brand)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// Issue 13 item 3: the consent page names who is asking, for whom, and
+// where the user goes; "not you?" switches the account; a failed sign-in
+// keeps the app's name and focuses the password.
+
+func TestConsentShowsScopesUserAndDestination(t *testing.T) {
+	f := newFlowFixture(t)
+	b := f.signedIn(t)
+	p := b.get(f.rawAuthURL(with(authParams(f.spa, spaCB), "scope", "read write")))
+	wantConsentPage(t, "consent", p)
+	for _, want := range []string{
+		"<h1>Allow SPA to access your account?</h1>",
+		"<strong>Read your data</strong> <span class=\"muted\">(read)</span>",
+		"<strong>Change your data</strong> <span class=\"muted\">(write)</span>",
+		"Signed in as <strong>alice</strong> — not you?",
+		`<button type="submit" form="consent" formaction="/switch-account"`,
+		`you will be sent to <span class="value">https://spa.example</span>`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the consent page lacks %q", want)
+		}
+	}
+}
+
+// Switch account ends the session and returns to the same authorization
+// request, which asks to sign in; a cross-site post of it is refused.
+func TestConsentSwitchAccount(t *testing.T) {
+	f := newFlowFixture(t)
+	bobPassword := f.createUser(t, "bob")
+	b := f.signedIn(t)
+	params := authParams(f.spa, spaCB)
+	consent := b.get(f.rawAuthURL(params))
+	wantConsentPage(t, "alice", consent)
+	form := hidden(consent.body)
+	if p := b.postFrom("/switch-account", form, crossSite); p.status != http.StatusForbidden {
+		t.Fatalf("cross-site switch: %d", p.status)
+	}
+	wantConsentPage(t, "after the refused switch, still alice", b.get(f.rawAuthURL(params)))
+
+	p := b.post("/switch-account", form)
+	want, _ := url.ParseQuery(strings.TrimPrefix(p.location, "/authorize?"))
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/authorize?") || want.Encode() != params.Encode() {
+		t.Fatalf("switch: %d %q, want 303 to the same authorization request %q", p.status, p.location, params.Encode())
+	}
+	login := b.get(p.location)
+	wantLoginPage(t, "after switch", login)
+	if !strings.Contains(login.body, "to continue to <strong>SPA</strong>") {
+		t.Error("the login page after switch does not name the app")
+	}
+	p = b.login(login, "bob", bobPassword)
+	consent = b.get(p.location)
+	wantConsentPage(t, "bob", consent)
+	if !strings.Contains(consent.body, "Signed in as <strong>bob</strong>") {
+		t.Fatal("after switching, the consent page is not bob's")
+	}
+	q := appRedirect(t, "bob allows", b.decide(consent, "allow"), spaCB)
+	f.wantCode(t, "bob's code", q, params.Get("state"))
+}
+
+// After a wrong password the login page keeps the app's name and the
+// username, and puts the focus on the password field.
+func TestLoginFailureKeepsAppAndFocusesPassword(t *testing.T) {
+	f := newFlowFixture(t)
+	anon := newBrowser(t, f.srv.URL)
+	first := anon.get(f.rawAuthURL(authParams(f.web, webCB)))
+	wantLoginPage(t, "first", first)
+	if !strings.Contains(first.body, `name="username" value="" autocomplete="username" autofocus required`) {
+		t.Errorf("the first login page does not focus the username: %.600s", first.body)
+	}
+	form := hidden(first.body)
+	form.Set("username", f.user)
+	form.Set("password", "wrong-"+f.password)
+	p := anon.post("/login", form)
+	if p.status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", p.status)
+	}
+	for _, want := range []string{
+		"to continue to <strong>Web</strong>",
+		"The username or password is wrong.",
+		`name="username" value="alice" autocomplete="username" required`,
+		`name="password" autocomplete="current-password" autofocus required`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("after a wrong password the page lacks %q", want)
+		}
+	}
+	if strings.Count(p.body, "autofocus") != 1 {
+		t.Errorf("%d autofocus attributes, want 1", strings.Count(p.body, "autofocus"))
+	}
+	// And the form still completes the authorization request.
+	retry := hidden(p.body)
+	retry.Set("username", f.user)
+	retry.Set("password", f.password)
+	p = anon.post("/login", retry)
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/authorize?") {
+		t.Fatalf("retry: %d %q", p.status, p.location)
+	}
+	appRedirect(t, "after the retry", anon.decide(anon.get(p.location), "allow"), webCB)
+}
