@@ -138,12 +138,26 @@ type scopeLine struct {
 
 type consentPage struct {
 	AppName, Username, RedirectHost string
-	Scopes                          []scopeLine
-	Params                          url.Values
+	// Publisher is the username of the app's owner (empty: the platform
+	// registered it); Description and the links are the app's profile,
+	// https only (validated at registration).
+	Publisher, Description            string
+	HomepageURL, PrivacyURL, TermsURL string
+	Scopes                            []scopeLine
+	Params                            url.Values
 }
 
 func (p *Pages) showConsent(w http.ResponseWriter, r *http.Request, u gatehouse.User, req oauth.AuthorizeRequest, fresh []string, in input) {
-	data := consentPage{AppName: req.App.Name, Username: u.Username, Params: in.carried(), RedirectHost: redirectHost(req.RedirectURI)}
+	data := consentPage{AppName: req.App.Name, Username: u.Username, Params: in.carried(), RedirectHost: redirectHost(req.RedirectURI),
+		Description: req.App.Description, HomepageURL: req.App.HomepageURL, PrivacyURL: req.App.PrivacyURL, TermsURL: req.App.TermsURL}
+	if req.App.OwnerID != 0 {
+		owner, err := p.OAuth.Store().GetUser(r.Context(), req.App.OwnerID)
+		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+			p.serverError(w, r, err)
+			return
+		}
+		data.Publisher = owner.Username
+	}
 	for _, name := range req.Scopes {
 		sc, err := p.OAuth.Store().GetScope(r.Context(), name)
 		if err != nil {

@@ -105,3 +105,35 @@ func TestLoginFailureKeepsAppAndFocusesPassword(t *testing.T) {
 	}
 	appRedirect(t, "after the retry", anon.decide(anon.get(p.location), "allow"), webCB)
 }
+
+// Issue 13 item 3: the consent page names the app's publisher (its
+// owner) and links its homepage, privacy policy and terms, and shows its
+// description; an app without an owner or profile (the SPA, the positive
+// control for "nothing invented") says the platform registered it.
+func TestConsentNamesThePublisher(t *testing.T) {
+	f := newFlowFixture(t)
+	f.cmd(t, "dev-"+randomHexKey(t)[:16]+"\n", "user", "create", "--username", "carol", "--developer", "--password-stdin")
+	const cb = "https://partner.example/cb"
+	partner := createAppWith(t, f.dir, nil, "--name", "Partner", "--type", "public", "--scope", "read", "--redirect-uri", cb,
+		"--owner", "carol", "--description", "Charts of your data.", "--homepage", "https://partner.example/",
+		"--privacy-url", "https://partner.example/privacy", "--terms-url", "https://partner.example/terms")
+	b := f.signedIn(t)
+	p := b.get(f.rawAuthURL(authParams(partner, cb)))
+	wantConsentPage(t, "consent of an owned app", p)
+	for _, want := range []string{
+		"Published by <strong>carol</strong>",
+		`<a href="https://partner.example/" rel="noopener noreferrer">Homepage</a>`,
+		`<a href="https://partner.example/privacy" rel="noopener noreferrer">Privacy policy</a>`,
+		`<a href="https://partner.example/terms" rel="noopener noreferrer">Terms</a>`,
+		"<p>Charts of your data.</p>",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the consent page lacks %q", want)
+		}
+	}
+	p = b.get(f.rawAuthURL(authParams(f.spa, spaCB)))
+	wantConsentPage(t, "consent of an app without a profile", p)
+	if !strings.Contains(p.body, "Registered by Gatehouse") || strings.Contains(p.body, "Published by") || strings.Contains(p.body, "Privacy policy") {
+		t.Errorf("the consent page of an app without owner or profile: %.600s", p.body)
+	}
+}
