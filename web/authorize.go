@@ -428,6 +428,7 @@ func refund(ctx context.Context, ls []limit) error {
 type devCallbackPage struct {
 	Code, State, Iss, Error, ErrorDescription, Issuer, RedirectURI string
 	IssOK                                                          bool
+	Empty                                                          bool // opened without a response
 }
 
 // devCallback shows what an app's redirect URI receives (serve --dev only).
@@ -437,6 +438,6 @@ func (p *Pages) devCallback(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusOK, "dev_callback", devCallbackPage{
 		Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss"), Error: q.Get("error"),
 		ErrorDescription: q.Get("error_description"), Issuer: iss, RedirectURI: iss + "/dev/callback",
-		IssOK: q.Get("iss") == iss,
+		IssOK: q.Get("iss") == iss, Empty: q.Get("code") == "" && q.Get("error") == "",
 	})
 }

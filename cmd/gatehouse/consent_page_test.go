@@ -137,3 +137,23 @@ func TestConsentNamesThePublisher(t *testing.T) {
 		t.Errorf("the consent page of an app without owner or profile: %.600s", p.body)
 	}
 }
+
+// Issue 13 item 5: the dev redirect page prefills the export line of the
+// code it received and wraps its command; opened without a response it
+// says so rather than showing an empty code.
+func TestDevCallbackPrefillsAndExplains(t *testing.T) {
+	f := newFlowFixture(t)
+	b := newBrowser(t, f.srv.URL)
+	p := b.get("/dev/callback?" + url.Values{"code": {"gth_ac_example"}, "state": {"s"}, "iss": {f.srv.URL}}.Encode())
+	if p.status != 200 || !strings.Contains(p.body, `<pre class="command">export CODE=gth_ac_example`) {
+		t.Errorf("the dev callback with a code: %d %.800s", p.status, p.body)
+	}
+	p = b.get("/dev/callback")
+	if p.status != 200 || !strings.Contains(p.body, "<h1>Nothing was received</h1>") || strings.Contains(p.body, `id="code"`) {
+		t.Errorf("the dev callback without parameters: %d %.800s", p.status, p.body)
+	}
+	css := b.get("/assets/style.css")
+	if !strings.Contains(css.body, "pre.command { white-space: pre-wrap;") {
+		t.Error("the command block does not wrap")
+	}
+}
