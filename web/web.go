@@ -116,6 +116,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 		{"/assets/brand.css", p.brandCSS, nil},
 		{logoPath, p.logo, nil},
 	}
+	routes = append(routes, p.developerRoutes()...)
 	if p.Dev {
 		routes = append(routes, route{"/dev/callback", p.devCallback, nil})
 	}
