@@ -107,6 +107,9 @@ func TestPortalListsOnlyOwnAppsAndCreatesApp(t *testing.T) {
 	if strings.Contains(p.body, "Other Secret App") || strings.Contains(p.body, f.otherApp.ClientID) || strings.Contains(p.body, f.web.ClientID) {
 		t.Error("the list shows an app dev does not own")
 	}
+	if !strings.Contains(f.dev.get("/").body, `href="/developer/apps"`) || strings.Contains(f.signedIn(t).get("/").body, `href="/developer/apps"`) {
+		t.Error("the home page links to the portal for a developer only: it does not")
+	}
 	for _, want := range []string{`name="scope" value="read"`, `name="scope" value="write"`, `value="confidential"`, `value="public"`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("create form lacks %s", want)
