@@ -202,7 +202,7 @@ func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, u gatehouse.Us
 		}
 		return
 	}
-	now := time.Now()
+	now := p.OAuth.Now()
 	data := appPageData{App: app, Scopes: strings.Join(app.Scopes, " "), DefaultScopes: strings.Join(app.DefaultScopes, " "),
 		Grants: strings.Join(app.Grants, ", "), Confidential: app.Type == gatehouse.Confidential, Error: msg, Done: done,
 		MaxOverlapDays: int(oauth.MaxOverlap / (24 * time.Hour)), DefaultOverlap: 7}

@@ -137,6 +137,9 @@ func TestPortalListsOnlyOwnAppsAndCreatesApp(t *testing.T) {
 	if page.status != 200 || strings.Contains(page.body, sec) || !strings.Contains(page.body, "read write") || !strings.Contains(page.body, "https://notes.example/cb") {
 		t.Fatalf("the app page (must not show the secret): %d %.600s", page.status, page.body)
 	}
+	if e := f.event(t, "app_created", "--app", notes); e.User != "dev" {
+		t.Errorf("app_created audited with user %q (actor %q), want dev", e.User, e.Actor)
+	}
 	// The secret works: the app authenticates at introspection.
 	if status, _ := postForm(t, f.srv.URL+"/introspect", notes, sec, url.Values{"token": {"x"}}); status != 200 {
 		t.Errorf("the shown secret does not authenticate: %d", status)
@@ -193,6 +196,9 @@ func TestPortalRedirectURIs(t *testing.T) {
 	}
 	if page := b.get(appURL(app.ClientID)); !strings.Contains(page.body, `value="https://other.example"`) || !strings.Contains(page.body, "Notes.</textarea>") {
 		t.Fatal("the profile was not saved")
+	}
+	if e := f.event(t, "app_updated", "--app", app.ClientID); e.User != "other" {
+		t.Errorf("app_updated audited with user %q (actor %q), want other", e.User, e.Actor)
 	}
 }
 
@@ -278,6 +284,9 @@ func TestPortalDeleteAppConfirmedByClientID(t *testing.T) {
 	}
 	if p := f.dev.get(app); p.status != http.StatusNotFound {
 		t.Errorf("the deleted app's page: %d", p.status)
+	}
+	if e := f.event(t, "app_deleted"); e.User != "dev" {
+		t.Errorf("app_deleted audited with user %q (actor %q), want dev", e.User, e.Actor)
 	}
 }
 
