@@ -127,7 +127,7 @@ func (s *Server) validateApp(ctx context.Context, spec AppSpec) error {
 	}
 	errs = append(errs, validateProfile(spec)...)
 	errs = append(errs, s.validateOwner(ctx, spec.OwnerID)...)
-	return errors.Join(errs...)
+	return refuse(errors.Join(errs...))
 }
 
 func validateGrants(spec AppSpec) []error {

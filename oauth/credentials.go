@@ -20,7 +20,7 @@ const MaxOverlap = 90 * 24 * time.Hour
 // printable characters on one line.
 func validCredentialName(name string) error {
 	if name == "" || utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return errors.New("a credential name is 1 to 64 characters on one line")
+		return refuse(errors.New("a credential name is 1 to 64 characters on one line"))
 	}
 	return nil
 }
@@ -29,7 +29,7 @@ func validCredentialName(name string) error {
 func confidential(app gatehouse.App) error {
 	if app.Type != gatehouse.Confidential {
 		// DESIGN invariant 5.
-		return fmt.Errorf("app %s is public: a public app never has a secret", app.ClientID)
+		return refuse(fmt.Errorf("app %s is public: a public app never has a secret", app.ClientID))
 	}
 	return nil
 }
@@ -54,7 +54,7 @@ func (s *Server) CreateCredential(ctx context.Context, app gatehouse.App, name s
 	}
 	sec, c := s.newCredential(app.ID, name)
 	if !expires.IsZero() && !expires.After(c.CreatedAt) {
-		return "", gatehouse.Credential{}, errors.New("a credential's expiry must be in the future")
+		return "", gatehouse.Credential{}, refuse(errors.New("a credential's expiry must be in the future"))
 	}
 	c.ExpiresAt = expires
 	c, err := s.store.CreateCredential(ctx, c)
@@ -94,7 +94,7 @@ func (s *Server) RotateCredential(ctx context.Context, app gatehouse.App, id int
 		return "", gatehouse.Credential{}, gatehouse.Credential{}, err
 	}
 	if overlap < 0 || overlap > MaxOverlap {
-		return "", gatehouse.Credential{}, gatehouse.Credential{}, fmt.Errorf("the overlap must be between 0 and %s", formatDays(MaxOverlap))
+		return "", gatehouse.Credential{}, gatehouse.Credential{}, refuse(fmt.Errorf("the overlap must be between 0 and %s", formatDays(MaxOverlap)))
 	}
 	old, err := s.CredentialOf(ctx, app, id)
 	if err != nil {
@@ -108,7 +108,7 @@ func (s *Server) RotateCredential(ctx context.Context, app gatehouse.App, id int
 	}
 	sec, next := s.newCredential(app.ID, name)
 	if old.Expired(next.CreatedAt) {
-		return "", gatehouse.Credential{}, gatehouse.Credential{}, fmt.Errorf("credential %d expired already: create a new one with 'gatehouse credential create'", id)
+		return "", gatehouse.Credential{}, gatehouse.Credential{}, refuse(fmt.Errorf("credential %d expired already: create a new one with 'gatehouse credential create'", id))
 	}
 	expires := next.CreatedAt.Add(overlap)
 	next, err = s.store.RotateCredential(ctx, old.ID, expires, next)

@@ -75,7 +75,7 @@ func (s *Server) OwnedApps(ctx context.Context, user gatehouse.User) ([]gatehous
 }
 
 // errOperatorOnly refuses a developer what only an operator may change.
-var errOperatorOnly = errors.New("only an operator can give an app to another owner or make it a resource server ('gatehouse app update')")
+var errOperatorOnly = refuse(errors.New("only an operator can give an app to another owner or make it a resource server ('gatehouse app update')"))
 
 // CreateAppAsDeveloper registers an app owned by user, a developer, under
 // the validation of RegisterApp; it returns the secret of a confidential
@@ -192,6 +192,17 @@ func (s *Server) RevokeOwnedCredential(ctx context.Context, user gatehouse.User,
 		return gatehouse.Credential{}, gatehouse.Revoked{}, err
 	}
 	return s.RevokeCredential(actingAs(ctx, user), a, id)
+}
+
+// RegisteredScopes returns every registered scope, ordered by name, for the
+// portal's create form; a scope's name and description are public (the
+// discovery document lists the names).
+func (s *Server) RegisteredScopes(ctx context.Context) ([]gatehouse.Scope, error) {
+	scopes, err := s.store.ListScopes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list scopes: %w", err)
+	}
+	return scopes, nil
 }
 
 // SetDeveloper sets whether the user username is a developer, for an

@@ -232,3 +232,33 @@ func TestProfileValidation(t *testing.T) {
 		t.Error("RegisterApp accepted an owner that does not exist")
 	}
 }
+
+// The portal shows a refusal's message on its page and any other failure
+// without detail: Refused tells them apart.
+func TestPortalRefusalsAreRefused(t *testing.T) {
+	p := newPortal(t)
+	ctx := t.Context()
+	bad := "http://notes.example/insecure"
+	checks := map[string]error{}
+	_, _, checks["bad redirect URI"] = p.srv.AddRedirectURI(ctx, p.ann, p.app.ClientID, bad)
+	_, _, checks["remove the last redirect URI"] = p.srv.RemoveRedirectURI(ctx, p.ann, p.app.ClientID, p.app.RedirectURIs[0])
+	_, _, checks["bad credential name"] = p.srv.CreateOwnedCredential(ctx, p.ann, p.app.ClientID, "", time.Time{})
+	_, _, _, checks["overlap too long"] = p.srv.RotateOwnedCredential(ctx, p.ann, p.app.ClientID, 1, 1000*24*time.Hour, "")
+	_, _, checks["resource server"] = p.srv.CreateAppAsDeveloper(ctx, p.ann, oauth.AppSpec{Name: "RS", Type: gatehouse.Confidential, ResourceServer: true})
+	_, _, checks["no name"] = p.srv.CreateAppAsDeveloper(ctx, p.ann, oauth.AppSpec{Type: gatehouse.Public, RedirectURIs: []string{"https://x.example/cb"}})
+	for name, err := range checks {
+		if err == nil || !oauth.Refused(err) {
+			t.Errorf("%s: %v, want a refusal", name, err)
+		}
+	}
+	for name, err := range map[string]error{
+		"another owner's app":  func() error { _, err := p.srv.OwnedApp(ctx, p.bob, p.app.ClientID); return err }(),
+		"a store failure":      errors.New("sqlite: disk I/O error"),
+		"an unavailable store": errors.Join(oauth.Refusal("the name must be 1 to 100 characters"), gatehouse.ErrUnavailable),
+		"nil":                  nil,
+	} {
+		if oauth.Refused(err) {
+			t.Errorf("%s: %v is a refusal", name, err)
+		}
+	}
+}

@@ -105,6 +105,32 @@ func Unavailable(err error) bool {
 // wrong secret.
 var ErrInvalidClient = Errorf(CodeInvalidClient, "client authentication failed")
 
+// refusal refuses a request for what it asks (bad input, a rule of the
+// app's type), in words that may be shown to the person who asked it; it
+// wraps the error it says.
+type refusal struct{ err error }
+
+func (e *refusal) Error() string { return e.err.Error() }
+func (e *refusal) Unwrap() error { return e.err }
+
+func refuse(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &refusal{err: err}
+}
+
+// Refusal returns a refusal that says msg.
+func Refusal(msg string) error { return refuse(errors.New(msg)) }
+
+// Refused reports whether err refuses a request for what it asks (bad
+// input, a limit reached) with a message that a page may show to the user
+// who asked; any other error is unexpected and is shown without detail.
+func Refused(err error) bool {
+	var r *refusal
+	return !Unavailable(err) && (errors.As(err, &r) || errors.Is(err, gatehouse.ErrLimitReached))
+}
+
 // operatorError is an error said in the operator's words, which still
 // matches the store error it stands for with errors.Is; the store's own
 // text (driver messages, SQL constraint names) is not part of it.

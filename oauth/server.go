@@ -177,6 +177,10 @@ func ValidateIssuer(issuer string, allowHTTPLoopback bool) error {
 	}
 }
 
+// Now is the server's clock, as its records are stamped: the pages use it
+// to say how old a credential is.
+func (s *Server) Now() time.Time { return s.clock() }
+
 // now returns the current time truncated to milliseconds, the precision the
 // stores keep.
 func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

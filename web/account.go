@@ -12,8 +12,10 @@ import (
 const accountAppsPath = "/account/apps"
 
 // returnPaths are the only places a login outside an authorization
-// request returns to, by exact match: nothing taken from a request
-// becomes a redirect (RFC 9700 §4.11).
+// request returns to, by exact match, besides the developer portal's
+// pages (developerReturn): a same-site path of a fixed shape, so that
+// nothing taken from a request becomes a redirect elsewhere (RFC 9700
+// §4.11).
 var returnPaths = []string{accountAppsPath}
 
 func allowedReturn(path string) string {
@@ -21,6 +23,9 @@ func allowedReturn(path string) string {
 		if path == p {
 			return p
 		}
+	}
+	if developerReturn.MatchString(path) {
+		return path
 	}
 	return ""
 }

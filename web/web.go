@@ -116,6 +116,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 		{"/assets/brand.css", p.brandCSS, nil},
 		{logoPath, p.logo, nil},
 	}
+	routes = append(routes, p.developerRoutes()...)
 	if p.Dev {
 		routes = append(routes, route{"/dev/callback", p.devCallback, nil})
 	}
@@ -178,7 +179,10 @@ func (p *Pages) clearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: p.cookie, Value: "", Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
-type homePage struct{ Username string }
+type homePage struct {
+	Username  string
+	Developer bool // links to the developer portal
+}
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	u, _, err := p.currentUser(r)
@@ -186,7 +190,7 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "home", homePage{Username: u.Username})
+	p.render(w, r, http.StatusOK, "home", homePage{Username: u.Username, Developer: u.Developer})
 }
 
 func (p *Pages) loggedOut(w http.ResponseWriter, r *http.Request) {

@@ -51,6 +51,9 @@ func (f *flowFixture) userPages(t *testing.T) map[string]page {
 		"404":                           anon.get("/no-such-page"),
 		"405":                           anon.do(mustRequest(t, "DELETE", f.srv.URL+"/login")),
 	}
+	for name, p := range f.portalPages(t) {
+		pages[name] = p
+	}
 	nobody := url.Values{"username": {"nobody"}, "password": {"wrong-" + f.password}}
 	for range 5 {
 		anon.post("/login", nobody)
@@ -60,27 +63,54 @@ func (f *flowFixture) userPages(t *testing.T) map[string]page {
 		status int
 		text   string
 	}{
-		"login (authorize, no session)": {200, `name="password"`},
-		"login (GET /login)":            {200, `name="password"`},
-		"login failed":                  {401, "The username or password is wrong."},
-		"consent":                       {200, `name="decision"`},
-		"error (unknown client)":        {400, "This link cannot be used"},
-		"error (cross-site form)":       {403, "Request refused"},
-		"home (signed out)":             {200, "You are not signed in."},
-		"home (signed in)":              {200, `<form method="post" action="/logout">`},
-		"logged out":                    {200, "You are signed out"},
-		"dev callback (code)":           {200, `id="code"`},
-		"dev callback (error)":          {200, `id="error"`},
-		"connected apps":                {200, "<h1>Connected apps</h1>"},
-		"404":                           {404, "<h1>Page not found</h1>"},
-		"405":                           {405, "<h1>Method not allowed</h1>"},
-		"login throttled":               {429, "Too many failed sign-ins."},
+		"login (authorize, no session)":   {200, `name="password"`},
+		"login (GET /login)":              {200, `name="password"`},
+		"login failed":                    {401, "The username or password is wrong."},
+		"consent":                         {200, `name="decision"`},
+		"error (unknown client)":          {400, "This link cannot be used"},
+		"error (cross-site form)":         {403, "Request refused"},
+		"home (signed out)":               {200, "You are not signed in."},
+		"home (signed in)":                {200, `<form method="post" action="/logout">`},
+		"logged out":                      {200, "You are signed out"},
+		"dev callback (code)":             {200, `id="code"`},
+		"dev callback (error)":            {200, `id="error"`},
+		"connected apps":                  {200, "<h1>Connected apps</h1>"},
+		"404":                             {404, "<h1>Page not found</h1>"},
+		"405":                             {405, "<h1>Method not allowed</h1>"},
+		"login throttled":                 {429, "Too many failed sign-ins."},
+		"developer apps":                  {200, "<h1>Your apps</h1>"},
+		"developer apps (refused)":        {400, `class="error"`},
+		"developer app":                   {200, "OAuth &amp; Permissions"},
+		"developer app (refused)":         {400, "does not match"},
+		"developer secret":                {200, `id="secret"`},
+		"developer 404 (not a developer)": {404, "<h1>Page not found</h1>"},
 	} {
 		if p := pages[name]; p.status != want.status || !strings.Contains(p.body, want.text) {
 			t.Fatalf("%s: %d, want %d and %q: %.300s", name, p.status, want.status, want.text, p.body)
 		}
 	}
 	return pages
+}
+
+// portalPages are the developer portal's pages, as a developer who owns
+// an app sees them, and the 404 that a user who is not a developer gets.
+func (f *flowFixture) portalPages(t *testing.T) map[string]page {
+	t.Helper()
+	password := "pages dev " + f.password
+	f.cmd(t, password+"\n", "user", "create", "--username", "pagesdev", "--password-stdin", "--developer")
+	app := createAppWith(t, f.dir, f.vars, "--name", "Pages App", "--type", "confidential", "--scope", "read",
+		"--redirect-uri", "https://pages.example/cb", "--owner", "pagesdev", "--homepage", "https://pages.example")
+	dev := newBrowser(t, f.srv.URL)
+	dev.login(dev.get("/login"), "pagesdev", password)
+	path := "/developer/apps/" + app.ClientID
+	return map[string]page{
+		"developer apps":                  dev.get("/developer/apps"),
+		"developer apps (refused)":        dev.post("/developer/apps", url.Values{"name": {""}, "type": {"confidential"}}),
+		"developer app":                   dev.get(path),
+		"developer app (refused)":         dev.post(path+"/delete", url.Values{"confirm": {"nope"}}),
+		"developer secret":                dev.post(path+"/credentials/create", url.Values{"name": {"pages"}}),
+		"developer 404 (not a developer)": f.signedIn(t).get(path),
+	}
 }
 
 var (
