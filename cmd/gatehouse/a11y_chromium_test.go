@@ -49,6 +49,9 @@ func a11yPages(t *testing.T, f *flowFixture) []a11yPage {
 		"--redirect-uri", cb, "--owner", f.user, "--description", "Shares your photos with your friends.",
 		"--homepage", "https://photos.example/", "--privacy-url", "https://photos.example/privacy", "--terms-url", "https://photos.example/terms")
 	authURL, _ := f.authURL(f.config(app, cb, "read", "write"), "a11y-state")
+	// The developer portal: the user is a developer who owns a confidential app.
+	f.cmd(t, "", "user", "update", f.user, "--developer")
+	notes := createApp(t, f.dir, "--name", "Notes", "--type", "confidential", "--scope", "read", "--redirect-uri", "https://notes.example/cb", "--owner", f.user)
 	f.grantTokens(t, f.spa, spaCB, "read", "write")
 	f.grantTokens(t, f.web, webCB, "read")
 	badClient := srv + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {"no-such-client"}, "redirect_uri": {cb}, "state": {"s"}}.Encode()
@@ -87,6 +90,19 @@ func a11yPages(t *testing.T, f *flowFixture) []a11yPage {
 		{name: "connected-apps", reach: []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(srv + "/account/apps"),
 			chromedp.WaitVisible(chromedp.CSS(`button[aria-label="Disconnect SPA"]`)),
+		}},
+		{name: "developer-apps", reach: []chromedp.Action[chromedp.Void]{
+			chromedp.Navigate(srv + "/developer/apps"),
+			chromedp.WaitVisible(chromedp.CSS(`form[action="/developer/apps"]`)),
+		}},
+		{name: "developer-app", keyboard: true, reach: []chromedp.Action[chromedp.Void]{
+			chromedp.Navigate(srv + "/developer/apps/" + notes.ClientID),
+			chromedp.WaitVisible(chromedp.CSS(`#credential-name`)),
+		}},
+		{name: "developer-secret", reach: []chromedp.Action[chromedp.Void]{
+			chromedp.SendKeys(chromedp.CSS(`#credential-name`), "ci"),
+			chromedp.Click(chromedp.CSS(`form[action$="/credentials/create"] button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#secret`)),
 		}},
 		{name: "home-signed-in", reach: []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(srv + "/"),
@@ -325,7 +341,7 @@ func TestBrowserKeyboardReachesEveryControl(t *testing.T) {
 				p.name, scheme, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
 	})
-	if checked != 2*len(colorSchemes) {
-		t.Errorf("checked %d page and scheme pairs, want the login and consent pages in %d schemes", checked, len(colorSchemes))
+	if checked != 3*len(colorSchemes) {
+		t.Errorf("checked %d page and scheme pairs, want the login, consent and developer app pages in %d schemes", checked, len(colorSchemes))
 	}
 }
