@@ -115,20 +115,58 @@ func (b Brand) LogoURL() string {
 
 // css is the generated stylesheet of the accent colour: the pages' CSP
 // allows no inline style, so the colour is a stylesheet of this origin.
+// The accent is also text (links, secondary buttons), so each colour
+// scheme gets the brand colour moved just far enough towards black (on
+// the light page) or white (on the dark one) to read at WCAG AA (4.5:1);
+// a colour that reads already is used as it is.
 func (b Brand) css() []byte {
 	if b.Color == "" {
 		return []byte("/* no --brand-color: the default accent */\n")
 	}
-	return fmt.Appendf(nil, ":root { --accent: %s; --accent-text: %s; }\n", b.Color, textOn(b.Color))
+	light, dark := readableOn(b.Color, "#ffffff", "#000000"), readableOn(b.Color, darkCanvas, "#ffffff")
+	return fmt.Appendf(nil, ":root { --accent: %s; --accent-text: %s; }\n@media (prefers-color-scheme: dark) {\n  :root { --accent: %s; --accent-text: %s; }\n}\n",
+		light, textOn(light), dark, textOn(dark))
 }
 
-// textOn is black or white, whichever reads better on the colour (WCAG
-// relative luminance).
-func textOn(color string) string {
+// darkCanvas is the browsers' dark-mode page background (color-scheme:
+// light dark).
+const darkCanvas = "#121212"
+
+// minContrast is WCAG 2.1 AA for text.
+const minContrast = 4.5
+
+// readableOn returns color, mixed with toward in steps of 5 % until it
+// reads on bg at minContrast.
+func readableOn(color, bg, toward string) string {
+	c, t := rgb(color), rgb(toward)
+	for i := 0; i <= 20; i++ {
+		f := float64(i) / 20
+		var m [3]float64
+		for k := range m {
+			m[k] = c[k] + (t[k]-c[k])*f
+		}
+		hex := fmt.Sprintf("#%02x%02x%02x", int(math.Round(m[0])), int(math.Round(m[1])), int(math.Round(m[2])))
+		if contrast(hex, bg) >= minContrast {
+			return hex
+		}
+	}
+	return toward
+}
+
+func rgb(color string) [3]float64 {
+	var out [3]float64
+	for i := range out {
+		v, _ := strconv.ParseUint(color[1+2*i:3+2*i], 16, 8)
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// luminance is the WCAG relative luminance of #rrggbb.
+func luminance(color string) float64 {
 	lum := 0.0
 	for i, w := range []float64{0.2126, 0.7152, 0.0722} {
-		v, _ := strconv.ParseUint(color[1+2*i:3+2*i], 16, 8)
-		c := float64(v) / 255
+		c := rgb(color)[i] / 255
 		if c <= 0.03928 {
 			c /= 12.92
 		} else {
@@ -136,8 +174,18 @@ func textOn(color string) string {
 		}
 		lum += w * c
 	}
-	// Contrast with white (1.05/(L+0.05)) against black ((L+0.05)/0.05).
-	if 1.05/(lum+0.05) >= (lum+0.05)/0.05 {
+	return lum
+}
+
+// contrast is the WCAG contrast ratio of two colours.
+func contrast(a, b string) float64 {
+	la, lb := luminance(a), luminance(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+}
+
+// textOn is black or white, whichever reads better on the colour.
+func textOn(color string) string {
+	if contrast(color, "#ffffff") >= contrast(color, "#000000") {
 		return "#fff"
 	}
 	return "#000"

@@ -26,21 +26,21 @@ func TestPagesGolden(t *testing.T) {
 		page string
 		data any
 	}{
-		"login":               {"login", loginPage{AppName: "Notes & Co", Params: params}},
-		"login_failed":        {"login", loginPage{AppName: "Notes & Co", Username: "alice", Error: "The username or password is wrong.", Params: params}},
-		"login_return":        {"login", loginPage{ReturnTo: accountAppsPath}},
-		"consent":             {"consent", consentPage{AppName: "Notes & Co", Username: "alice", RedirectHost: "https://notes.example", Scopes: scopes, Params: params}},
-		"consent_publisher":   {"consent", consentPage{AppName: "Notes & Co", Username: "alice", RedirectHost: "https://notes.example", Publisher: "carol", Description: "Syncs <your> notes.", HomepageURL: "https://notes.example/", PrivacyURL: "https://notes.example/privacy", TermsURL: "https://notes.example/terms", Scopes: scopes, Params: params}},
-		"error":               {"error", errorPage{Title: "This link cannot be used", Message: "The app is not registered.", Note: appNote}},
-		"not_found":           {"error", errorPage{Title: "Page not found", Message: "There is no page at this address."}},
-		"home":                {"home", homePage{}},
-		"home_developer":      {"home", homePage{Username: "dev", Developer: true}},
-		"logged_out":          {"logged_out", nil},
-		"dev_callback":        {"dev_callback", devCallbackPage{Code: "gth_ac_golden", State: "st", Iss: "http://127.0.0.1:8080", Issuer: "http://127.0.0.1:8080", RedirectURI: "http://127.0.0.1:8080/dev/callback", IssOK: true}},
-		"dev_callback_error":  {"dev_callback", devCallbackPage{Error: "access_denied", ErrorDescription: "the user denied", State: "st", Iss: "https://evil.example", Issuer: "http://127.0.0.1:8080"}},
-		"dev_callback_empty":  {"dev_callback", devCallbackPage{Issuer: "http://127.0.0.1:8080", Empty: true}},
-		"account_apps":        {"account_apps", connectedAppsPage{Username: "alice", Apps: []connectedApp{{ID: 7, Name: "Notes & Co", Scopes: scopes, First: at, Last: at, Grants: 1, FirstText: "1 March 2026", LastText: "1 March 2026"}}, Done: doneMessages["one"]}},
-		"account_apps_empty":  {"account_apps", connectedAppsPage{Username: "alice"}},
+		"login":              {"login", loginPage{AppName: "Notes & Co", Params: params}},
+		"login_failed":       {"login", loginPage{AppName: "Notes & Co", Username: "alice", Error: "The username or password is wrong.", Params: params}},
+		"login_return":       {"login", loginPage{ReturnTo: accountAppsPath}},
+		"consent":            {"consent", consentPage{AppName: "Notes & Co", Username: "alice", RedirectHost: "https://notes.example", Scopes: scopes, Params: params}},
+		"consent_publisher":  {"consent", consentPage{AppName: "Notes & Co", Username: "alice", RedirectHost: "https://notes.example", Publisher: "carol", Description: "Syncs <your> notes.", HomepageURL: "https://notes.example/", PrivacyURL: "https://notes.example/privacy", TermsURL: "https://notes.example/terms", Scopes: scopes, Params: params}},
+		"error":              {"error", errorPage{Title: "This link cannot be used", Message: "The app is not registered.", Note: appNote}},
+		"not_found":          {"error", errorPage{Title: "Page not found", Message: "There is no page at this address."}},
+		"home":               {"home", homePage{}},
+		"home_developer":     {"home", homePage{Username: "dev", Developer: true}},
+		"logged_out":         {"logged_out", nil},
+		"dev_callback":       {"dev_callback", devCallbackPage{Code: "gth_ac_golden", State: "st", Iss: "http://127.0.0.1:8080", Issuer: "http://127.0.0.1:8080", RedirectURI: "http://127.0.0.1:8080/dev/callback", IssOK: true}},
+		"dev_callback_error": {"dev_callback", devCallbackPage{Error: "access_denied", ErrorDescription: "the user denied", State: "st", Iss: "https://evil.example", Issuer: "http://127.0.0.1:8080"}},
+		"dev_callback_empty": {"dev_callback", devCallbackPage{Issuer: "http://127.0.0.1:8080", Empty: true}},
+		"account_apps":       {"account_apps", connectedAppsPage{Username: "alice", Apps: []connectedApp{{ID: 7, Name: "Notes & Co", Scopes: scopes, First: at, Last: at, Grants: 1, FirstText: "1 March 2026", LastText: "1 March 2026"}}, Done: doneMessages["one"]}},
+		"account_apps_empty": {"account_apps", connectedAppsPage{Username: "alice"}},
 	} {
 		var buf bytes.Buffer
 		if err := tmpl[c.page].ExecuteTemplate(&buf, "layout", c.data); err != nil {
