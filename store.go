@@ -188,6 +188,10 @@ type Store interface {
 	// ListGrants returns the grants of the user userID and of the app
 	// appID, revoked ones included, ordered by ID; a zero ID matches any.
 	ListGrants(ctx context.Context, userID, appID int64) ([]Grant, error)
+	// LastTokenIssued returns when the newest token still stored in the
+	// user's grants for the app was issued (the app's last sign-in or
+	// refresh), or the zero time when there is none.
+	LastTokenIssued(ctx context.Context, userID, appID int64) (time.Time, error)
 	// RevokeGrant marks the grant and every token issued in it revoked at at,
 	// in one transaction. Records revoked before keep their first revocation
 	// time. It returns ErrNotFound if the grant does not exist.

@@ -23,6 +23,9 @@ type ConnectedApp struct {
 	// those grants were made.
 	FirstGranted, LastGranted time.Time
 	Grants                    int
+	// LastUsed is when the app last got a token in those grants (a
+	// sign-in or a refresh); zero when none is stored any more.
+	LastUsed time.Time
 }
 
 // ConnectedApps returns the apps the user has an active (unrevoked) grant
@@ -63,6 +66,9 @@ func (s *Server) ConnectedApps(ctx context.Context, userID int64) ([]ConnectedAp
 			return nil, fmt.Errorf("connected apps: %w", err)
 		}
 		c.App = app
+		if c.LastUsed, err = s.store.LastTokenIssued(ctx, userID, id); err != nil {
+			return nil, fmt.Errorf("connected apps: %w", err)
+		}
 		if c.Scopes, err = s.describeScopes(ctx, scopeNames[id]); err != nil {
 			return nil, fmt.Errorf("connected apps: %w", err)
 		}

@@ -194,3 +194,17 @@ func (s *Store) DisconnectApp(ctx context.Context, userID, appID int64, at time.
 	}
 	return r, nil
 }
+
+// LastTokenIssued returns the newest issued_at of the tokens of the
+// user's grants for the app; see gatehouse.Store.
+func (s *Store) LastTokenIssued(ctx context.Context, userID, appID int64) (time.Time, error) {
+	var at *int64
+	err := s.read(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT max(issued_at) FROM tokens WHERE grant_id IN
+			(SELECT id FROM grants WHERE user_id = $1 AND app_id = $2)`, userID, appID).Scan(&at)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("postgres: last token issued: %w", err)
+	}
+	return timeOf(at), nil
+}

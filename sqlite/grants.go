@@ -189,3 +189,25 @@ func (s *Store) DisconnectApp(ctx context.Context, userID, appID int64, at time.
 	}
 	return r, nil
 }
+
+// LastTokenIssued returns the newest issued_at of the tokens of the
+// user's grants for the app, through the grants' user index and the
+// tokens' grant index; see gatehouse.Store.
+func (s *Store) LastTokenIssued(ctx context.Context, userID, appID int64) (time.Time, error) {
+	var at sql.NullInt64
+	rows, err := s.read.query(ctx, `SELECT max(issued_at) FROM tokens WHERE grant_id IN
+		(SELECT id FROM grants WHERE user_id = ? AND app_id = ?)`, userID, appID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: last token issued: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&at); err != nil {
+			return time.Time{}, fmt.Errorf("sqlite: last token issued: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: last token issued: %w", err)
+	}
+	return timeOf(at), nil
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,6 +53,13 @@ type connectedApp struct {
 	First, Last         time.Time
 	Grants              int
 	FirstText, LastText string
+	// Used is when the app last got a token for the user (zero: no token
+	// is stored any more); UsedText is it as the page writes it.
+	Used     time.Time
+	UsedText string
+	// Publisher is the username of the app's owner (empty: the platform
+	// registered it); HomepageURL is its homepage (https, validated).
+	Publisher, HomepageURL string
 }
 
 type connectedAppsPage struct {
@@ -83,6 +91,18 @@ func (p *Pages) connectedApps(w http.ResponseWriter, r *http.Request) {
 	for _, a := range apps {
 		line := connectedApp{ID: a.App.ID, Name: a.App.Name, First: a.FirstGranted.UTC(), Last: a.LastGranted.UTC(), Grants: a.Grants,
 			FirstText: a.FirstGranted.UTC().Format(dateFormat), LastText: a.LastGranted.UTC().Format(dateFormat)}
+		if !a.LastUsed.IsZero() {
+			line.Used, line.UsedText = a.LastUsed.UTC(), a.LastUsed.UTC().Format(dateFormat)
+		}
+		line.HomepageURL = a.App.HomepageURL
+		if a.App.OwnerID != 0 {
+			owner, err := p.OAuth.Store().GetUser(r.Context(), a.App.OwnerID)
+			if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+				p.serverError(w, r, err)
+				return
+			}
+			line.Publisher = owner.Username
+		}
 		for _, sc := range a.Scopes {
 			line.Scopes = append(line.Scopes, scopeLine{Name: sc.Name, Description: sc.Description})
 		}

@@ -39,7 +39,7 @@ func TestPagesGolden(t *testing.T) {
 		"dev_callback":       {"dev_callback", devCallbackPage{Code: "gth_ac_golden", State: "st", Iss: "http://127.0.0.1:8080", Issuer: "http://127.0.0.1:8080", RedirectURI: "http://127.0.0.1:8080/dev/callback", IssOK: true}},
 		"dev_callback_error": {"dev_callback", devCallbackPage{Error: "access_denied", ErrorDescription: "the user denied", State: "st", Iss: "https://evil.example", Issuer: "http://127.0.0.1:8080"}},
 		"dev_callback_empty": {"dev_callback", devCallbackPage{Issuer: "http://127.0.0.1:8080", Empty: true}},
-		"account_apps":       {"account_apps", connectedAppsPage{Username: "alice", Apps: []connectedApp{{ID: 7, Name: "Notes & Co", Scopes: scopes, First: at, Last: at, Grants: 1, FirstText: "1 March 2026", LastText: "1 March 2026"}}, Done: doneMessages["one"]}},
+		"account_apps":       {"account_apps", connectedAppsPage{Username: "alice", Apps: []connectedApp{{ID: 7, Name: "Notes & Co", Scopes: scopes, First: at, Last: at, Grants: 1, FirstText: "1 March 2026", LastText: "1 March 2026", Used: at, UsedText: "1 March 2026", Publisher: "carol", HomepageURL: "https://notes.example/"}}, Done: doneMessages["one"]}},
 		"account_apps_empty": {"account_apps", connectedAppsPage{Username: "alice"}},
 	} {
 		var buf bytes.Buffer

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -61,6 +62,44 @@ func disconnectCases() []testCase {
 			}
 			if _, err := f.st.DisconnectApp(f.ctx, alice.ID, w.app.ID, time.Time{}); err == nil {
 				t.Error("DisconnectApp accepted a zero time")
+			}
+		}},
+	}
+}
+
+// lastTokenCases check LastTokenIssued: the newest token of the user's
+// grants for the app, and nothing of another user or app.
+func lastTokenCases() []testCase {
+	return []testCase{
+		{"LastTokenIssued", func(t *testing.T, f *fixture) {
+			alice, bob := f.user("alice"), f.user("bob")
+			a, other := f.app("web"), f.app("other")
+			got, err := f.st.LastTokenIssued(f.ctx, alice.ID, a.ID)
+			ok(t, err)
+			if !got.IsZero() {
+				t.Fatalf("LastTokenIssued with no grant = %v, want zero", got)
+			}
+			g1, g2 := f.grant(alice, a), f.grant(alice, a)
+			for _, tt := range []struct {
+				name string
+				g    gatehouse.Grant
+				at   time.Duration
+			}{{"old", g1, time.Minute}, {"newest", g2, time.Hour}, {"middle", g1, 30 * time.Minute}} {
+				tok := f.newToken(tt.name, gatehouse.AccessToken, tt.g)
+				tok.IssuedAt = at(tt.at)
+				ok(t, f.st.CreateToken(f.ctx, tok))
+			}
+			// Newer tokens of bob, of alice's other app and of the app
+			// itself (client credentials) do not count.
+			for i, g := range []gatehouse.Grant{f.grant(bob, a), f.grant(alice, other), {AppID: a.ID}} {
+				tok := f.newToken(fmt.Sprint("noise", i), gatehouse.AccessToken, g)
+				tok.IssuedAt = at(2 * time.Hour)
+				ok(t, f.st.CreateToken(f.ctx, tok))
+			}
+			got, err = f.st.LastTokenIssued(f.ctx, alice.ID, a.ID)
+			ok(t, err)
+			if !got.Equal(at(time.Hour).Truncate(time.Millisecond)) {
+				t.Fatalf("LastTokenIssued = %v, want %v", got, at(time.Hour))
 			}
 		}},
 	}

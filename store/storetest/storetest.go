@@ -35,7 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.Store) {
 		{"ScopeUse", scopeUseCases()},
 		{"Grants", grantCases()},
 		{"Consents", consentCases()},
-		{"Disconnect", disconnectCases()},
+		{"Disconnect", append(disconnectCases(), lastTokenCases()...)},
 		{"Codes", codeCases()},
 		{"Tokens", tokenCases()},
 		{"Rotation", rotationCases()},
