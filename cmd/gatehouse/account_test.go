@@ -84,7 +84,7 @@ func TestConnectedAppsListsGrantsWithScopeDescriptions(t *testing.T) {
 		t.Fatalf("connected apps %v, want SPA and Web", ids)
 	}
 	spa, web := appSection(p.body, "SPA"), appSection(p.body, "Web")
-	for _, want := range []string{"Read your data", "(read)", "Change your data", "(write)", "Connected on <time datetime=", "Last used on <time datetime="} {
+	for _, want := range []string{"Read your data", "(read)", "Change your data", "(write)", "Connected on <time datetime=", "Last used on <time datetime=", "Registered by Gatehouse"} {
 		if !strings.Contains(spa, want) {
 			t.Errorf("SPA section lacks %q: %s", want, spa)
 		}
