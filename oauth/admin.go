@@ -109,6 +109,8 @@ func (s *Server) validateApp(ctx context.Context, spec AppSpec) error {
 	var errs []error
 	if spec.Name == "" || utf8.RuneCountInString(spec.Name) > 100 || !utf8.ValidString(spec.Name) || strings.ContainsAny(spec.Name, "\x00\r\n") {
 		errs = append(errs, errors.New("the name must be 1 to 100 characters on one line"))
+	} else if err := displayable(spec.Name); err != nil {
+		errs = append(errs, fmt.Errorf("the name %w", err))
 	}
 	if !spec.Type.Valid() {
 		errs = append(errs, fmt.Errorf("the type must be confidential or public, not %s", quote(string(spec.Type))))

@@ -262,3 +262,32 @@ func TestPortalRefusalsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// The review of issue 13's pages: names and descriptions that users read
+// on the consent page must say what they seem to — no bidi overrides,
+// zero-width characters, tabs or white space only — while ordinary text
+// (the positive control, accents and CJK included) is accepted.
+func TestAppTextIsDisplayable(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	for _, tt := range []struct {
+		name, description string
+		ok                bool
+	}{
+		{"Notes & Co", "Syncs your notes. Café 日本", true},
+		{"a\u202eb", "", false},
+		{" ", "", false},
+		{"\u00a0", "", false},
+		{"a\u200bb", "", false},
+		{"a\tb", "", false},
+		{" padded", "", false},
+		{"Notes", "Safe \u202eevil", false},
+		{"Notes", "   ", false},
+	} {
+		_, _, err := e.srv.RegisterApp(ctx, oauth.AppSpec{Name: tt.name, Description: tt.description, Type: gatehouse.Public,
+			RedirectURIs: []string{"https://x.example/cb"}, Scopes: []string{"read"}})
+		if (err == nil) != tt.ok {
+			t.Errorf("name %q, description %q: %v, want ok=%v", tt.name, tt.description, err, tt.ok)
+		}
+	}
+}

@@ -56,6 +56,29 @@ func validateDescription(d string) error {
 	if strings.ContainsFunc(d, unicode.IsControl) {
 		return errors.New("the description must be one paragraph: no line breaks or control characters")
 	}
+	if d != "" {
+		if err := displayable(d); err != nil {
+			return fmt.Errorf("the description %w", err)
+		}
+	}
+	return nil
+}
+
+// displayable refuses text that users read on the consent and connected
+// apps pages but that would not say what it seems to: only white space,
+// white space around it, or invisible format characters (Unicode Cf: the
+// bidirectional overrides that reorder what follows, zero-width spaces),
+// tabs and other controls.
+func displayable(text string) error {
+	if strings.TrimSpace(text) == "" {
+		return errors.New("must contain visible text")
+	}
+	if strings.TrimSpace(text) != text {
+		return errors.New("must not begin or end with white space")
+	}
+	if strings.ContainsFunc(text, func(r rune) bool { return unicode.Is(unicode.Cf, r) || unicode.IsControl(r) }) {
+		return errors.New("must not contain invisible or direction-changing characters (such as U+202E) or tabs")
+	}
 	return nil
 }
 

@@ -36,7 +36,7 @@ const (
 	defaultBrand  = "Gatehouse"
 	logoPath      = "/assets/logo"
 	brandCSSPath  = "/assets/brand.css"
-	logoCSP       = "default-src 'none'; style-src 'unsafe-inline'"
+	logoCSP       = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 	assetMaxAge   = "public, max-age=3600"
 	logoCacheLong = "public, max-age=31536000, immutable"
 )

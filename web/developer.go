@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -302,8 +303,9 @@ func rotateCredential(p *Pages, w http.ResponseWriter, r *http.Request, u gateho
 		return "", false, err
 	}
 	days, err := strconv.Atoi(strings.TrimSpace(form["overlap_days"]))
-	if err != nil || days < 0 {
-		return "", false, oauth.Refusal("the overlap is a whole number of days")
+	if err != nil || days < 0 || days > int(oauth.MaxOverlap/(24*time.Hour)) {
+		// Bounded before it becomes a Duration, which would wrap.
+		return "", false, oauth.Refusal(fmt.Sprintf("the overlap is a whole number of days from 0 to %d", int(oauth.MaxOverlap/(24*time.Hour))))
 	}
 	sec, next, _, err := p.OAuth.RotateOwnedCredential(r.Context(), u, clientID, id, time.Duration(days)*24*time.Hour, strings.TrimSpace(form["name"]))
 	if err != nil {

@@ -91,7 +91,7 @@ func TestBrandLogoServedWithItsHeaders(t *testing.T) {
 			r := send(t, "GET", f.srv.URL+src, "", "", nil)
 			h := r.header
 			if r.status != 200 || r.raw != string(tc.data) || h.Get("Content-Type") != tc.ctype || h.Get("X-Content-Type-Options") != "nosniff" ||
-				h.Get("Content-Security-Policy") != "default-src 'none'; style-src 'unsafe-inline'" ||
+				h.Get("Content-Security-Policy") != "default-src 'none'; style-src 'unsafe-inline'; sandbox" ||
 				!strings.Contains(h.Get("Cache-Control"), "max-age=31536000") || h.Get("ETag") == "" {
 				t.Fatalf("logo %s: %d, headers %v", src, r.status, h)
 			}
