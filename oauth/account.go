@@ -60,18 +60,6 @@ func (s *Server) Login(ctx context.Context, username, password string) (gatehous
 	return u, nil
 }
 
-// NewSession opens a login session for a user and returns its id, the
-// cookie value; only its digest is stored.
-func (s *Server) NewSession(ctx context.Context, userID int64) (string, error) {
-	id := secret.New(secret.Session)
-	now := s.clock()
-	err := s.store.CreateSession(ctx, gatehouse.Session{Digest: s.digest.Digest(id), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)})
-	if err != nil {
-		return "", fmt.Errorf("create session: %w", err)
-	}
-	return id, nil
-}
-
 // SignIn opens a login session for u, whom Login has just verified, and,
 // when rememberDevice is set, remembers the browser as u's device; it
 // returns the session id and the device id (empty when not remembered),

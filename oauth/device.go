@@ -17,18 +17,6 @@ import (
 // (DESIGN invariant 11). The cookie value is a 256-bit secret; the store
 // keeps only its keyed digest.
 
-// NewDevice remembers the browser that userID has just signed in from and
-// returns the cookie value; only its digest is stored.
-func (s *Server) NewDevice(ctx context.Context, userID int64) (string, error) {
-	id := secret.New(secret.Device)
-	now := s.clock()
-	d := gatehouse.Device{Digest: s.digest.Digest(id), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.DeviceTTL)}
-	if err := s.store.CreateDevice(ctx, d); err != nil {
-		return "", fmt.Errorf("remember device: %w", err)
-	}
-	return id, nil
-}
-
 // KnownDevice reports whether id (a device cookie) is a live device of the
 // account named username. A malformed, unknown or expired cookie, one of
 // another account, or a name no account has is simply not known.

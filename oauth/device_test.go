@@ -20,7 +20,7 @@ func TestDeviceCookiesAreBoundAndExpire(t *testing.T) {
 	if _, err := e.srv.CreateUser(ctx, "bob", "bob's long enough password"); err != nil {
 		t.Fatal(err)
 	}
-	id, err := e.srv.NewDevice(ctx, ann.ID)
+	_, id, err := e.srv.SignIn(ctx, ann, true)
 	if err != nil {
 		t.Fatal(err)
 	}

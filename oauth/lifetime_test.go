@@ -165,7 +165,7 @@ func TestSessionsAndLogin(t *testing.T) {
 	if got, err := e.srv.Login(ctx, "bob", "correct password"); err != nil || got.ID != u.ID {
 		t.Fatalf("login: %v", err)
 	}
-	id, err := e.srv.NewSession(ctx, u.ID)
+	id, _, err := e.srv.SignIn(ctx, u, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -491,7 +491,7 @@ func (s *benchSeed) user(ctx context.Context) error {
 		return err
 	}
 	s.userID = u.ID
-	session, err := s.srv.NewSession(ctx, u.ID)
+	session, _, err := s.srv.SignIn(ctx, u, false)
 	if err != nil {
 		return err
 	}
