@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -101,13 +100,6 @@ func (s *Server) event(ctx context.Context, e gatehouse.Event) {
 	}
 }
 
-// lockouts remembers, per limit and key, until when this process has
-// audited a lockout: one event per lockout, not per refused attempt.
-type lockouts struct {
-	mu    sync.Mutex
-	until map[string]time.Time
-}
-
 // LoginThrottled records that a sign-in limit (limit names it: address,
 // account, …) refused an attempt for key, for wait more, once per lockout
 // and process. The event names the account when username is one (never
@@ -115,16 +107,7 @@ type lockouts struct {
 func (s *Server) LoginThrottled(ctx context.Context, limit, key, username string, wait time.Duration) {
 	now := s.clock()
 	id := limit + "\x00" + string(s.digest.Digest("lockout\x00"+key))
-	s.lockouts.mu.Lock()
-	if s.lockouts.until == nil || len(s.lockouts.until) >= maxCached {
-		s.lockouts.until = map[string]time.Time{}
-	}
-	due := !now.Before(s.lockouts.until[id])
-	if due {
-		s.lockouts.until[id] = now.Add(wait)
-	}
-	s.lockouts.mu.Unlock()
-	if !due {
+	if !s.lockouts.due(id, now, wait) {
 		return
 	}
 	e := gatehouse.Event{Kind: gatehouse.EventLoginThrottled, At: now, Actor: gatehouse.ActorServer,

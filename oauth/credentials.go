@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -166,13 +165,6 @@ func (s *Server) noteExpiredCredentials(ctx context.Context, batch int) (int, er
 	})
 }
 
-// expiredSeen remembers, per credential, when an attempt to authenticate
-// with it after its expiry was last audited.
-type expiredSeen struct {
-	mu   sync.Mutex
-	last map[int64]time.Time
-}
-
 // expiredUseEvery is how often one process audits the use of one expired
 // credential.
 const expiredUseEvery = time.Hour
@@ -180,17 +172,7 @@ const expiredUseEvery = time.Hour
 // expiredUsed audits that a client presented the expired credential c: the
 // client got invalid_client, as for a wrong secret, and the log says which.
 func (s *Server) expiredUsed(ctx context.Context, app gatehouse.App, c gatehouse.Credential, now time.Time) {
-	s.expiredSeen.mu.Lock()
-	if s.expiredSeen.last == nil || len(s.expiredSeen.last) >= maxCached {
-		s.expiredSeen.last = map[int64]time.Time{}
-	}
-	last, seen := s.expiredSeen.last[c.ID]
-	due := !seen || now.Sub(last) >= expiredUseEvery
-	if due {
-		s.expiredSeen.last[c.ID] = now
-	}
-	s.expiredSeen.mu.Unlock()
-	if !due {
+	if !s.expiredSeen.due(c.ID, now, expiredUseEvery) {
 		return
 	}
 	s.event(ctx, gatehouse.Event{Kind: gatehouse.EventExpiredCredentialUsed, At: now, Actor: gatehouse.ActorApp, AppID: app.ID, Detail: Detail{

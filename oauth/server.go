@@ -93,10 +93,12 @@ type Server struct {
 	// expiredSeen remembers when this process last audited the use of
 	// each expired credential, so that a client retrying with an old
 	// secret makes one event an hour, not one per request.
-	expiredSeen expiredSeen
-	lockouts    lockouts
+	expiredSeen perKey[int64]
+	// lockouts bounds the audit of a sign-in limit's lockout to one event
+	// per limit, key and lockout.
+	lockouts perKey[string]
 	// scopeUse bounds the writes that record which scopes apps use.
-	scopeUse scopeUse
+	scopeUse perKey[scopeKey]
 	// dummyHash is verified for unknown usernames, so that a login costs
 	// the same whether the user exists or not.
 	dummyHash string
