@@ -21,6 +21,7 @@ func TestLayers(t *testing.T) {
 		{pkg: module + "/secret", stdlibOnly: true},
 		{pkg: module + "/ratelimit", stdlibOnly: true},
 		{pkg: module + "/dump", stdlibOnly: true},
+		{pkg: module + "/internal/rawquery", stdlibOnly: true},
 		{pkg: module + "/store/storetest", forbidden: []string{"/sqlite", "/postgres", "/oauth", "/httpapi", "/secret"}},
 		{pkg: module + "/oauth", forbidden: []string{"/sqlite", "/postgres", "/httpapi", "/web", "/cmd/"}},
 		{pkg: module + "/sqlite", forbidden: []string{"/oauth", "/httpapi", "/web", "/postgres", "/store/storetest"}},

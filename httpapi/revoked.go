@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/rawquery"
 	"github.com/gatehouse/gatehouse/oauth"
 )
 
@@ -62,6 +63,6 @@ func tokenInURLOrBody(w http.ResponseWriter, r *http.Request) bool {
 // access_token) in any case, or holds something shaped like a Gatehouse
 // token.
 func namesToken(s string) bool {
-	u := strings.ToLower(lenientUnescape(s))
+	u := strings.ToLower(rawquery.Unescape(s))
 	return strings.Contains(u, "token") || strings.Contains(u, "gth_")
 }

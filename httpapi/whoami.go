@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/rawquery"
 	"github.com/gatehouse/gatehouse/oauth"
 )
 
@@ -90,43 +91,7 @@ func tokenElsewhere(w http.ResponseWriter, r *http.Request) int {
 // kept as they are). The endpoint takes no parameters, so nothing
 // legitimate is refused.
 func namesAccessToken(s string) bool {
-	return strings.Contains(strings.ToLower(lenientUnescape(s)), "access_token")
-}
-
-// lenientUnescape decodes the valid %XX escapes of s and '+', and keeps
-// everything else, unlike url.QueryUnescape, which gives up on the first
-// bad escape.
-func lenientUnescape(s string) string {
-	if !strings.ContainsAny(s, "%+") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '+':
-			b.WriteByte(' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
+	return strings.Contains(strings.ToLower(rawquery.Unescape(s)), "access_token")
 }
 
 // bearerToken extracts an RFC 6750 §2.1 credential; the scheme is

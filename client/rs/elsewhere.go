@@ -6,6 +6,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/rawquery"
 )
 
 // maxFormBytes is the largest form body checked for a token: net/http's
@@ -58,50 +60,14 @@ func tokenElsewhere(r *http.Request) (int, string) {
 // escapes kept as they are) and in any case, contains access_token. Pairs
 // are split at '&' and at ';', which older parsers took as a separator.
 func namesAccessToken(s string) bool {
-	if !strings.Contains(strings.ToLower(lenientUnescape(s)), "access_token") {
+	if !strings.Contains(strings.ToLower(rawquery.Unescape(s)), "access_token") {
 		return false // fast path: not mentioned at all
 	}
 	for _, pair := range strings.FieldsFunc(s, func(r rune) bool { return r == '&' || r == ';' }) {
 		name, _, _ := strings.Cut(pair, "=")
-		if strings.Contains(strings.ToLower(lenientUnescape(name)), "access_token") {
+		if strings.Contains(strings.ToLower(rawquery.Unescape(name)), "access_token") {
 			return true
 		}
 	}
 	return false
-}
-
-// lenientUnescape decodes the valid %XX escapes of s and '+', and keeps
-// everything else, unlike url.QueryUnescape, which gives up on the first
-// bad escape.
-func lenientUnescape(s string) string {
-	if !strings.ContainsAny(s, "%+") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '+':
-			b.WriteByte(' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }
