@@ -275,13 +275,17 @@ func (s *Server) RevokeGrantByOperator(ctx context.Context, id int64) (gatehouse
 // DisconnectApp ends a user's connection to an app: every grant of the
 // user for the app is revoked with its tokens, and the consent is
 // forgotten, so that the next authorization asks again (DESIGN's cascade:
-// "User disconnects an app"). It is audited with the user as the actor
-// unless the context names another (an operator).
+// "User disconnects an app"). When it revoked a grant it is audited,
+// with the user as the actor unless the context names another (an
+// operator); it returns what it revoked.
 func (s *Server) DisconnectApp(ctx context.Context, userID, appID int64) (gatehouse.Revoked, error) {
 	now := s.clock()
 	r, err := s.store.DisconnectApp(ctx, userID, appID, now)
 	if err != nil {
 		return gatehouse.Revoked{}, fmt.Errorf("disconnect app: %w", err)
+	}
+	if r.Grants == 0 {
+		return r, nil // nothing was connected: nothing to audit
 	}
 	actor, _ := ctx.Value(actorKey{}).(string)
 	if actor == "" {

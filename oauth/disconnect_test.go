@@ -65,3 +65,28 @@ func TestDisconnectAppEndsGrantsAndConsent(t *testing.T) {
 		t.Fatalf("events: %+v, %v; want app_disconnected by ann", es, err)
 	}
 }
+
+// Disconnecting an app the user has no live grant for (a second click, or
+// another user's app) revokes nothing and records no event: the audit log
+// holds what happened, not what was asked.
+func TestDisconnectNothingIsNotAudited(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	u, err := e.srv.CreateUser(ctx, "ann", "ann's long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.srv.DisconnectApp(ctx, u.ID, e.app.ID)
+	if err != nil || r.Grants != 0 {
+		t.Fatalf("DisconnectApp of nothing: %+v, %v", r, err)
+	}
+	es, err := e.store.ListEvents(ctx, gatehouse.EventFilter{AppID: e.app.ID, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range es {
+		if ev.Kind == gatehouse.EventAppDisconnected {
+			t.Fatalf("an app_disconnected event for nothing disconnected: %+v", ev)
+		}
+	}
+}

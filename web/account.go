@@ -95,13 +95,9 @@ func (p *Pages) connectedApps(w http.ResponseWriter, r *http.Request) {
 			line.Used, line.UsedText = a.LastUsed.UTC(), a.LastUsed.UTC().Format(dateFormat)
 		}
 		line.HomepageURL = a.App.HomepageURL
-		if a.App.OwnerID != 0 {
-			owner, err := p.OAuth.Store().GetUser(r.Context(), a.App.OwnerID)
-			if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
-				p.serverError(w, r, err)
-				return
-			}
-			line.Publisher = owner.Username
+		if line.Publisher, err = p.publisher(r, a.App); err != nil {
+			p.serverError(w, r, err)
+			return
 		}
 		for _, sc := range a.Scopes {
 			line.Scopes = append(line.Scopes, scopeLine{Name: sc.Name, Description: sc.Description})
@@ -112,6 +108,20 @@ func (p *Pages) connectedApps(w http.ResponseWriter, r *http.Request) {
 }
 
 const dateFormat = "2 Jan 2006, 15:04 UTC"
+
+// publisher is the username of app's owner, as the consent and
+// connected-apps pages name it; empty when the platform registered it (or
+// the owner was deleted).
+func (p *Pages) publisher(r *http.Request, app gatehouse.App) (string, error) {
+	if app.OwnerID == 0 {
+		return "", nil
+	}
+	owner, err := p.OAuth.Store().GetUser(r.Context(), app.OwnerID)
+	if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+		return "", err
+	}
+	return owner.Username, nil
+}
 
 // disconnect revokes every grant of the signed-in user for the app named
 // by app_id, with their tokens, and forgets the consent. It acts only on
@@ -132,21 +142,13 @@ func (p *Pages) disconnect(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	apps, err := p.OAuth.ConnectedApps(r.Context(), u.ID)
+	revoked, err := p.OAuth.DisconnectApp(r.Context(), u.ID, id)
 	if err != nil {
 		p.serverError(w, r, err)
 		return
 	}
-	connected := false
-	for _, a := range apps {
-		connected = connected || a.App.ID == id
-	}
-	if !connected { // nothing to do (a second click): the list shows why
+	if revoked.Grants == 0 { // nothing to do (a second click): the list shows why
 		http.Redirect(w, r, accountAppsPath, http.StatusSeeOther)
-		return
-	}
-	if _, err := p.OAuth.DisconnectApp(r.Context(), u.ID, id); err != nil {
-		p.serverError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, accountAppsPath+"?done=one", http.StatusSeeOther)

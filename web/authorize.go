@@ -150,13 +150,10 @@ type consentPage struct {
 func (p *Pages) showConsent(w http.ResponseWriter, r *http.Request, u gatehouse.User, req oauth.AuthorizeRequest, fresh []string, in input) {
 	data := consentPage{AppName: req.App.Name, Username: u.Username, Params: in.carried(), RedirectHost: redirectHost(req.RedirectURI),
 		Description: req.App.Description, HomepageURL: req.App.HomepageURL, PrivacyURL: req.App.PrivacyURL, TermsURL: req.App.TermsURL}
-	if req.App.OwnerID != 0 {
-		owner, err := p.OAuth.Store().GetUser(r.Context(), req.App.OwnerID)
-		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
-			p.serverError(w, r, err)
-			return
-		}
-		data.Publisher = owner.Username
+	var err error
+	if data.Publisher, err = p.publisher(r, req.App); err != nil {
+		p.serverError(w, r, err)
+		return
 	}
 	for _, name := range req.Scopes {
 		sc, err := p.OAuth.Store().GetScope(r.Context(), name)
