@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/oauth"
 	"github.com/gatehouse/gatehouse/ratelimit"
 )
 
@@ -82,7 +81,6 @@ func Instrument(next http.Handler, log *slog.Logger, m *Metrics, proxies ratelim
 		reqCtx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey, id), RequestTimeout)
 		defer cancel()
 		r = proxies.Remember(r.WithContext(reqCtx))
-		r = r.WithContext(oauth.WithAddress(r.Context(), proxies.ClientIP(r)))
 		ctx := r.Context()
 		h := w.Header()
 		h.Set("X-Request-Id", id)

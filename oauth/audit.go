@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/ratelimit"
 )
 
 // Detail is the JSON detail of an audit event: facts for people and
@@ -22,7 +23,6 @@ func (d Detail) String() string {
 }
 
 type actorKey struct{}
-type addressKey struct{}
 
 // actingUserKey carries the ID of the user on whose behalf an operation
 // of developer.go runs, so that the events of the operations it calls
@@ -41,12 +41,6 @@ func actingAs(ctx context.Context, u gatehouse.User) context.Context {
 // gatehouse.Actor constants) unless an event names its own.
 func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
-}
-
-// WithAddress returns a context whose audit events carry the request's
-// source address.
-func WithAddress(ctx context.Context, addr string) context.Context {
-	return context.WithValue(ctx, addressKey{}, addr)
 }
 
 // RecordEvent records an audit event at now, for a transport that saw it
@@ -82,7 +76,11 @@ func (s *Server) event(ctx context.Context, e gatehouse.Event) {
 		e.Actor = s.actor
 	}
 	if e.Address == "" {
-		e.Address, _ = ctx.Value(addressKey{}).(string)
+		// The request's source address, as the transport remembered it
+		// for the limits (ratelimit.Proxies.Remember).
+		if c, ok := ratelimit.CallerFrom(ctx); ok {
+			e.Address = c.Addr
+		}
 	}
 	if e.UserID == 0 {
 		e.UserID, _ = ctx.Value(actingUserKey{}).(int64)

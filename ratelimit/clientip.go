@@ -67,6 +67,14 @@ func (ps Proxies) Remember(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), callerKey{}, ps.caller(r)))
 }
 
+// CallerFrom returns the Caller that Remember attached to a request, from
+// its context: for code that has the context and not the request (the
+// audit log's source address).
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
 // Caller returns where r came from: the Caller that Remember attached, or
 // else the one worked out now.
 func (ps Proxies) Caller(r *http.Request) Caller {

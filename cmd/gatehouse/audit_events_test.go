@@ -173,3 +173,31 @@ func TestAuditEventIsOneJSONLogLine(t *testing.T) {
 		}
 	}
 }
+
+// The audit log's source address is the one the limits use: behind a
+// trusted proxy, the forwarded client; from anyone else, the TCP peer,
+// whatever X-Forwarded-For it sends (a client cannot write its own
+// address into the audit log).
+func TestAuditAddressFollowsTrustedProxies(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		serve []string
+		want  string
+	}{
+		{"untrusted peer", nil, "127.0.0.1"},
+		{"trusted proxy", []string{"--trusted-proxy", "127.0.0.1/32"}, "203.0.113.9"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFlowFixture(t, tt.serve...)
+			tok := f.ccToken(t)
+			r := send(t, "POST", f.srv.URL+"/api/v1/revoked_access_tokens", "", "",
+				map[string]string{"Authorization": "Bearer " + tok, "X-Forwarded-For": "203.0.113.9"})
+			if r.status != 200 {
+				t.Fatalf("revoke own token: %d %s", r.status, r.raw)
+			}
+			if e := f.event(t, "token_revoked"); e.Address != tt.want {
+				t.Errorf("the event's address is %q, want %q", e.Address, tt.want)
+			}
+		})
+	}
+}
