@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -152,4 +153,42 @@ func TestRevokedAccessTokensAPI(t *testing.T) {
 			t.Errorf("token_revoked event: %+v", e)
 		}
 	})
+}
+
+// 'token revoke' takes any kind of token: an unused authorization code
+// stops with everything issued from it (redeeming it then fails), and a
+// login session id ends that session (its cookie no longer signs in);
+// the same browser's other session — the positive control — is untouched.
+func TestTokenRevokeCodeAndSession(t *testing.T) {
+	f := newFlowFixture(t)
+	b := newBrowser(t, f.srv.URL)
+	cfg := f.config(f.web, "https://client.example/cb", "read")
+	code, verifier := f.code(t, b, cfg)
+	out := f.cmd(t, code+"\n", "token", "revoke", "--token-stdin")
+	if !strings.Contains(out, "authorization code") {
+		t.Errorf("token revoke of a code: %q", out)
+	}
+	r := f.exchange(t, f.web, url.Values{"code": {code}, "code_verifier": {verifier}})
+	wantError(t, "redeeming a revoked code", r, 400, "invalid_grant")
+
+	victim, other := f.signedIn(t), f.signedIn(t)
+	session := func(br *browser) string {
+		u, _ := url.Parse(f.srv.URL)
+		for _, c := range br.c.Jar.Cookies(u) {
+			if c.Name == "gatehouse_session" {
+				return c.Value
+			}
+		}
+		t.Fatal("no session cookie")
+		return ""
+	}
+	if out := f.cmd(t, session(victim)+"\n", "token", "revoke", "--token-stdin"); !strings.Contains(out, "session") {
+		t.Errorf("token revoke of a session: %q", out)
+	}
+	if p := victim.get("/account/apps"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login") {
+		t.Errorf("the revoked session still signs in: %d %q", p.status, p.location)
+	}
+	if p := other.get("/account/apps"); p.status != http.StatusOK {
+		t.Errorf("another session was ended too: %d %q", p.status, p.location)
+	}
 }
