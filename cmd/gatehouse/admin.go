@@ -259,7 +259,7 @@ func newAppCreateCmd(c *common, e env) *cobra.Command {
 				if spec.OwnerID, err = ownerID(cmd.Context(), srv, owner); err != nil {
 					return err
 				}
-				a, sec, err := srv.RegisterApp(operatorContext(cmd), spec)
+				a, sec, err := srv.RegisterApp(cmd.Context(), spec)
 				if err != nil {
 					return err
 				}
@@ -407,7 +407,7 @@ func newAppDeleteCmd(c *common, e env) *cobra.Command {
 				if err := confirm(e, yes, what, a.ClientID); err != nil {
 					return err
 				}
-				err = srv.DeleteApp(operatorContext(cmd), args[0])
+				err = srv.DeleteApp(cmd.Context(), args[0])
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no app has client_id %q", args[0])
 				}

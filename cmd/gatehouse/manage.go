@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,12 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oauth"
 )
-
-// operatorContext is the command's context, whose audit events name the
-// operator as their actor.
-func operatorContext(cmd *cobra.Command) context.Context {
-	return oauth.WithActor(cmd.Context(), gatehouse.ActorOperator)
-}
 
 // appUpdateFlags are the flags of 'app update', each changing only what it
 // names.
@@ -86,7 +79,7 @@ func newAppUpdateCmd(c *common, e env) *cobra.Command {
 					}
 					change.OwnerID = &id
 				}
-				a, changed, err := srv.UpdateApp(operatorContext(cmd), args[0], change)
+				a, changed, err := srv.UpdateApp(cmd.Context(), args[0], change)
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no app has client_id %q", args[0])
 				}
@@ -134,7 +127,7 @@ func newUserUpdateCmd(c *common, e env) *cobra.Command {
 				return errors.New("user update needs something to change: --developer or --developer=false")
 			}
 			return withServer(cmd.Context(), c, e, func(srv *oauth.Server) error {
-				u, changed, err := srv.SetDeveloper(operatorContext(cmd), args[0], developer)
+				u, changed, err := srv.SetDeveloper(cmd.Context(), args[0], developer)
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no user is named %q", args[0])
 				}
@@ -182,7 +175,7 @@ func newScopeDeleteCmd(c *common, e env) *cobra.Command {
 					if err := confirm(e, yes, fmt.Sprintf("delete scope %s", name), name); err != nil {
 						return err
 					}
-					err = srv.DeleteScope(operatorContext(cmd), name)
+					err = srv.DeleteScope(cmd.Context(), name)
 				}
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no scope is named %q", name)
@@ -224,7 +217,7 @@ func newUserDeleteCmd(c *common, e env) *cobra.Command {
 				if err := confirm(e, yes, what, u.Username); err != nil {
 					return err
 				}
-				_, err = srv.DeleteUser(operatorContext(cmd), u.Username)
+				_, err = srv.DeleteUser(cmd.Context(), u.Username)
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no user is named %q", args[0])
 				}
@@ -275,7 +268,7 @@ func newUserSetPasswordCmd(c *common, e env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := srv.SetPassword(operatorContext(cmd), u.Username, password); errors.Is(err, gatehouse.ErrNotFound) {
+				if _, err := srv.SetPassword(cmd.Context(), u.Username, password); errors.Is(err, gatehouse.ErrNotFound) {
 					return fmt.Errorf("no user is named %q", args[0])
 				} else if err != nil {
 					return err
