@@ -79,8 +79,15 @@ type Server struct {
 // adds environment variables (KEY=VALUE), for example GATEHOUSE_DB.
 func Start(t testing.TB, env ...string) *Server {
 	t.Helper()
+	return StartArgs(t, nil, env...)
+}
+
+// StartArgs is Start with more flags for 'gatehouse serve' (for example
+// --access-token-ttl 2s).
+func StartArgs(t testing.TB, args []string, env ...string) *Server {
+	t.Helper()
 	s := &Server{Dir: t.TempDir(), bin: binary(t), env: append(os.Environ(), env...)}
-	s.cmd = exec.Command(s.bin, "serve", "--dev", "--addr", "127.0.0.1:0", "--log-format", "json")
+	s.cmd = exec.Command(s.bin, append([]string{"serve", "--dev", "--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	s.cmd.Dir, s.cmd.Env = s.Dir, s.env
 	pipe, err := s.cmd.StderrPipe()
 	if err != nil {
