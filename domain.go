@@ -23,6 +23,9 @@ const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
+	// GrantDeviceCode is the device authorization grant (RFC 8628 §3.4),
+	// for apps on devices that cannot show a browser or take typing.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // App is a registered OAuth client.
@@ -131,6 +134,36 @@ type Code struct {
 	UsedAt      time.Time // zero: not yet redeemed
 }
 
+// DeviceCode is a device authorization request (RFC 8628): the app on a
+// device polls with the device code while its user, elsewhere, enters the
+// user code on the verification page and approves or denies. Both codes
+// are stored only as keyed digests.
+type DeviceCode struct {
+	Digest    []byte // of the device_code
+	UserCode  []byte // of the user code, normalized (upper case, no separator)
+	AppID     int64
+	Scopes    []string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Interval is how long the app must wait between polls; slow_down
+	// makes it longer (RFC 8628 §3.5).
+	Interval time.Duration
+	PolledAt time.Time // the last poll; zero: none yet
+	// UserID is the user who decided, DecidedAt when; zero: undecided.
+	UserID    int64
+	DecidedAt time.Time
+	// GrantID is the grant the user's approval opened; zero with a
+	// decision: denied.
+	GrantID int64
+	UsedAt  time.Time // when tokens were issued for it; zero: not yet
+}
+
+// Decided reports whether the user approved or denied the request.
+func (d DeviceCode) Decided() bool { return !d.DecidedAt.IsZero() }
+
+// Approved reports whether the user approved the request.
+func (d DeviceCode) Approved() bool { return d.Decided() && d.GrantID != 0 }
+
 // TokenKind tells access tokens from refresh tokens.
 type TokenKind string
 
@@ -224,6 +257,16 @@ const (
 	// user is a developer).
 	EventUserUpdated     = "user_updated"
 	EventPasswordChanged = "password_changed"
+	// EventDeviceApproved and EventDeviceDenied: a user decided a device
+	// authorization request on the verification page.
+	EventDeviceApproved = "device_approved"
+	EventDeviceDenied   = "device_denied"
+	// EventDeviceCodeReplay: a device code was redeemed a second time; the
+	// grant it opened was revoked.
+	EventDeviceCodeReplay = "device_code_replay"
+	// EventUserCodeThrottled: too many wrong user codes were entered (from
+	// one address, by one user, or everywhere at once).
+	EventUserCodeThrottled = "user_code_throttled"
 )
 
 // Actors of audit events: who did what the event records.

@@ -283,6 +283,37 @@ type Store interface {
 	// caller's rules.
 	RotateRefreshToken(ctx context.Context, old []byte, at time.Time, retry bool, next []Token) (Token, error)
 
+	// CreateDeviceCode stores a device authorization request. It returns
+	// ErrAlreadyExists if its digest or its user code is taken, and
+	// ErrNotFound if its app does not exist.
+	CreateDeviceCode(ctx context.Context, d DeviceCode) error
+	// GetDeviceCode returns the request with that device code digest, or
+	// ErrNotFound. Expired ones are returned too, until they are deleted.
+	GetDeviceCode(ctx context.Context, digest []byte) (DeviceCode, error)
+	// GetDeviceCodeByUserCode returns the request with that user code
+	// digest, or ErrNotFound.
+	GetDeviceCodeByUserCode(ctx context.Context, userCode []byte) (DeviceCode, error)
+	// PollDeviceCode records a poll of the request at at and sets its
+	// interval. It returns ErrNotFound if the request does not exist.
+	PollDeviceCode(ctx context.Context, digest []byte, at time.Time, interval time.Duration) error
+	// DecideDeviceCode records the decision of the user userID on the
+	// request with that user code, at at, provided no decision was
+	// recorded before: an approval (g not nil) stores the grant g in the
+	// same transaction and links it; a denial (g nil) links none. It
+	// returns the request as stored after the decision; ErrAlreadyUsed,
+	// with the request as stored, if it was decided before (of concurrent
+	// deciders exactly one succeeds); ErrNotFound if there is no such
+	// request, or its user does not exist. Expiry is the caller's rule.
+	DecideDeviceCode(ctx context.Context, userCode []byte, at time.Time, userID int64, g *Grant) (DeviceCode, error)
+	// RedeemDeviceCode marks an approved, unused request used at at and
+	// stores next (the tokens issued for it) in the same transaction. It
+	// returns ErrNotFound if there is no such request, and ErrAlreadyUsed,
+	// with the request as stored, if it is not approved or was used
+	// before: of concurrent redeemers exactly one succeeds. An error
+	// storing next (as for CreateToken: a revoked grant is ErrNotFound)
+	// changes nothing.
+	RedeemDeviceCode(ctx context.Context, digest []byte, at time.Time, next []Token) (DeviceCode, error)
+
 	// CreateSession stores a login session. It returns ErrAlreadyExists if
 	// the digest is taken and ErrNotFound if the user does not exist.
 	CreateSession(ctx context.Context, s Session) error
@@ -333,10 +364,10 @@ type Store interface {
 	ReturnAttempt(ctx context.Context, key []byte, every time.Duration) error
 
 	// DeleteExpired deletes, in one transaction, at most limit tokens, at
-	// most limit codes, at most limit sessions, at most limit devices and at
+	// most limit codes, at most limit device codes, at most limit sessions, at most limit devices and at
 	// most limit attempt buckets whose expiry (for a bucket: the time it is
 	// full again) is at or before before, then the grants of the deleted
-	// tokens and codes that no token or code refers to any more, and returns
+	// tokens, codes and device codes that none of them refers to any more, and returns
 	// how many records it deleted. Callers repeat it until it returns fewer
 	// than limit, so that no single transaction grows without bound. A limit
 	// below 1 is an error.

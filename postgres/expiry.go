@@ -11,11 +11,11 @@ import (
 
 // expiringTables are the tables whose rows the janitor deletes once they
 // expire; each has the primary key digest and an index on expires_at.
-// Tokens and codes have a grant, which goes with the last of them.
+// Tokens, codes and device codes have a grant, which goes with the last of them.
 var expiringTables = []struct {
 	name     string
 	hasGrant bool
-}{{"tokens", true}, {"codes", true}, {"sessions", false}, {"devices", false}, {"attempts", false}}
+}{{"tokens", true}, {"codes", true}, {"device_codes", true}, {"sessions", false}, {"devices", false}, {"attempts", false}}
 
 // DeleteExpired deletes, in one transaction, at most limit rows of each
 // expiring table whose expiry is at or before before, by primary key through
@@ -73,6 +73,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) 
 			SELECT id FROM grants WHERE id = ANY ($1)
 			AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id)
 			AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)
+			AND NOT EXISTS (SELECT 1 FROM device_codes WHERE device_codes.grant_id = grants.id)
 			FOR UPDATE SKIP LOCKED))`, grants)
 		total += tag.RowsAffected()
 		return err

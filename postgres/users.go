@@ -103,6 +103,7 @@ var deleteUserSQL = []string{
 	`DELETE FROM grants WHERE user_id = $1`,
 	`DELETE FROM tokens WHERE user_id = $1`,
 	`DELETE FROM codes WHERE user_id = $1`,
+	`DELETE FROM device_codes WHERE user_id = $1`,
 	`DELETE FROM consents WHERE user_id = $1`,
 	`DELETE FROM sessions WHERE user_id = $1`,
 	`DELETE FROM devices WHERE user_id = $1`,

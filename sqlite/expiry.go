@@ -11,11 +11,11 @@ import (
 
 // expiringTables are the tables whose rows the janitor deletes once they
 // expire; each has the primary key digest and an index on expires_at.
-// Tokens and codes have a grant, which goes with the last of them.
+// Tokens, codes and device codes have a grant, which goes with the last of them.
 var expiringTables = []struct {
 	name     string
 	hasGrant bool
-}{{"tokens", true}, {"codes", true}, {"sessions", false}, {"devices", false}, {"attempts", false}}
+}{{"tokens", true}, {"codes", true}, {"device_codes", true}, {"sessions", false}, {"devices", false}, {"attempts", false}}
 
 // DeleteExpired deletes, in one transaction, at most limit rows of each
 // expiring table whose expiry is at or before before, by digest through the
@@ -85,5 +85,6 @@ func deleteOrphanGrants(ctx context.Context, tx *sql.Tx, grants map[int64]bool) 
 	}
 	return execTx(ctx, tx, `DELETE FROM grants WHERE id IN (`+strings.TrimSuffix(strings.Repeat(`?, `, len(args)), `, `)+`)
 		AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id)
-		AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)`, args...)
+		AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)
+		AND NOT EXISTS (SELECT 1 FROM device_codes WHERE device_codes.grant_id = grants.id)`, args...)
 }

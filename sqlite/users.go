@@ -101,6 +101,7 @@ var deleteUserSQL = []string{
 	`DELETE FROM grants WHERE user_id = ?`,
 	`DELETE FROM tokens WHERE user_id = ?`,
 	`DELETE FROM codes WHERE user_id = ?`,
+	`DELETE FROM device_codes WHERE user_id = ?`,
 	`DELETE FROM consents WHERE user_id = ?`,
 	`DELETE FROM sessions WHERE user_id = ?`,
 	`DELETE FROM devices WHERE user_id = ?`,

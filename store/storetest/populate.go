@@ -24,6 +24,7 @@ type Population struct {
 	Revoked    gatehouse.Grant // revoked with its tokens
 	Consent    gatehouse.Consent
 	Code       gatehouse.Code
+	DeviceCode gatehouse.DeviceCode // approved, with the grant it opened
 	Access     gatehouse.Token
 	Refresh    gatehouse.Token // used: exchanged for Successor
 	Successor  gatehouse.Token
@@ -85,6 +86,12 @@ func Populate(t testing.TB, ctx context.Context, st gatehouse.Store) Population 
 		CreatedAt: at(time.Minute), ExpiresAt: at(2 * time.Minute)}
 	must(st.CreateCode(ctx, p.Code))
 	p.Code, err = st.ConsumeCode(ctx, p.Code.Digest, at(time.Minute+time.Second))
+	must(err)
+	p.DeviceCode = newDeviceCode("device code", p.App)
+	must(st.CreateDeviceCode(ctx, p.DeviceCode))
+	must(st.PollDeviceCode(ctx, p.DeviceCode.Digest, at(time.Minute), 10*time.Second))
+	p.DeviceCode, err = st.DecideDeviceCode(ctx, p.DeviceCode.UserCode, at(time.Minute+time.Second), p.User.ID,
+		&gatehouse.Grant{UserID: p.User.ID, AppID: p.App.ID, Scopes: []string{"read"}, CreatedAt: at(time.Minute + time.Second)})
 	must(err)
 	tok := func(name string, kind gatehouse.TokenKind, g gatehouse.Grant, parent []byte) gatehouse.Token {
 		t := gatehouse.Token{Digest: digest(name), Kind: kind, AppID: p.App.ID, UserID: g.UserID, GrantID: g.ID,
@@ -175,6 +182,9 @@ func (p Population) Check(t testing.TB, ctx context.Context, st gatehouse.Store)
 		t.Errorf("consume the used code: %v, want ErrAlreadyUsed", err)
 	}
 	same(t, "code", code, p.Code)
+	dc, err := st.GetDeviceCodeByUserCode(ctx, p.DeviceCode.UserCode)
+	must("device code", err)
+	same(t, "device code", dc, p.DeviceCode)
 	for _, tk := range []gatehouse.Token{p.Access, p.Refresh, p.Successor, p.RevokedTok, p.ServiceTok} {
 		got, err := st.GetToken(ctx, tk.Digest)
 		must("token", err)

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.Store) {
 		{"Consents", consentCases()},
 		{"Disconnect", append(disconnectCases(), lastTokenCases()...)},
 		{"Codes", codeCases()},
+		{"DeviceCodes", deviceCodeCases()},
 		{"Tokens", tokenCases()},
 		{"Rotation", rotationCases()},
 		{"IdleRefreshTokens", idleRefreshCases()},
