@@ -64,7 +64,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /revoke", a.cors(a.revoke))
 	mux.HandleFunc("OPTIONS /token", a.cors(preflight))
 	mux.HandleFunc("OPTIONS /revoke", a.cors(preflight))
-	for _, p := range []string{"/token", "/introspect", "/revoke"} {
+	mux.HandleFunc("POST "+oauth.DeviceAuthorizationPath, a.deviceAuthorization)
+	for _, p := range []string{"/token", "/introspect", "/revoke", oauth.DeviceAuthorizationPath} {
 		mux.HandleFunc(p, methodNotAllowed("POST"))
 	}
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", a.metadata)
@@ -86,6 +87,20 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.Metrics.TokensIssued.WithLabelValues(req.GrantType).Inc()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// deviceAuthorization serves RFC 8628 §3.1: the client authenticates as at
+// the token endpoint, under the same failure limits.
+func (a *API) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	f, ca, ok := a.authRequest(w, r)
+	if !ok {
+		return
+	}
+	resp, err := a.OAuth.AuthorizeDevice(r.Context(), ca, f["scope"])
+	if a.settle(w, r, ca, err) {
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -45,7 +45,7 @@ func DefaultGrants(spec AppSpec) []string {
 	return []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken}
 }
 
-var knownGrants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken, gatehouse.GrantClientCredentials}
+var knownGrants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken, gatehouse.GrantClientCredentials, "device_code (" + gatehouse.GrantDeviceCode + ")"}
 
 // RegisterApp validates and stores a new app. A confidential app gets its
 // first credential, whose secret is returned here and never again.
@@ -53,6 +53,7 @@ func (s *Server) RegisterApp(ctx context.Context, spec AppSpec) (gatehouse.App, 
 	if spec.Grants == nil {
 		spec.Grants = DefaultGrants(spec)
 	}
+	spec.Grants = normalizeGrants(spec.Grants)
 	if spec.DefaultScopes == nil {
 		spec.DefaultScopes = spec.Scopes
 	}
@@ -135,7 +136,7 @@ func (s *Server) validateApp(ctx context.Context, spec AppSpec) error {
 func validateGrants(spec AppSpec) []error {
 	var errs []error
 	for _, g := range spec.Grants {
-		if !slices.Contains(knownGrants, g) {
+		if !slices.Contains(knownGrants, g) && g != gatehouse.GrantDeviceCode {
 			errs = append(errs, fmt.Errorf("unknown grant type %s (known: %s)", quote(g), strings.Join(knownGrants, ", ")))
 		}
 	}

@@ -19,6 +19,7 @@ type Metadata struct {
 	TokenEndpoint                              string   `json:"token_endpoint"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint"`
 	ScopesSupported                            []string `json:"scopes_supported"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	GrantTypesSupported                        []string `json:"grant_types_supported"`
@@ -48,14 +49,16 @@ func (s *Server) Metadata(ctx context.Context) (Metadata, error) {
 	}
 	secretAuth := []string{AuthBasic, AuthPost}
 	return Metadata{
-		Issuer:                 s.cfg.Issuer,
-		AuthorizationEndpoint:  s.cfg.Issuer + "/authorize",
-		TokenEndpoint:          s.cfg.Issuer + "/token",
-		IntrospectionEndpoint:  s.cfg.Issuer + "/introspect",
-		RevocationEndpoint:     s.cfg.Issuer + "/revoke",
-		ScopesSupported:        names,
-		ResponseTypesSupported: []string{"code"}, // RFC 9700 §2.1.2: no implicit
-		GrantTypesSupported:    s.GrantTypes(),
+		Issuer:                s.cfg.Issuer,
+		AuthorizationEndpoint: s.cfg.Issuer + "/authorize",
+		TokenEndpoint:         s.cfg.Issuer + "/token",
+		IntrospectionEndpoint: s.cfg.Issuer + "/introspect",
+		RevocationEndpoint:    s.cfg.Issuer + "/revoke",
+		// RFC 8628 §4.
+		DeviceAuthorizationEndpoint: s.cfg.Issuer + DeviceAuthorizationPath,
+		ScopesSupported:             names,
+		ResponseTypesSupported:      []string{"code"}, // RFC 9700 §2.1.2: no implicit
+		GrantTypesSupported:         s.GrantTypes(),
 		// Public apps send client_id alone at the token endpoint.
 		TokenEndpointAuthMethodsSupported:         []string{AuthBasic, AuthPost, AuthNone},
 		IntrospectionEndpointAuthMethodsSupported: secretAuth,

@@ -106,6 +106,10 @@ func (s *Server) UpdateApp(ctx context.Context, clientID string, change AppChang
 	if err != nil {
 		return gatehouse.App{}, nil, fmt.Errorf("update app: %w", err)
 	}
+	if change.Grants != nil {
+		grants := normalizeGrants(*change.Grants)
+		change.Grants = &grants
+	}
 	before := specOf(old)
 	spec, changed := change.apply(before)
 	if len(changed) == 0 {

@@ -52,6 +52,11 @@ type Config struct {
 	DeviceTTL time.Duration
 	// EventRetention: the janitor deletes audit events older than this.
 	EventRetention time.Duration
+	// DeviceCodeTTL is the lifetime of a device authorization request
+	// (RFC 8628): the time its user has to enter the user code.
+	DeviceCodeTTL time.Duration
+	// DeviceInterval is the polling interval a device is first told.
+	DeviceInterval time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -66,6 +71,8 @@ func (c *Config) setDefaults() error {
 		{&c.SessionTTL, DefaultSessionTTL},
 		{&c.DeviceTTL, DefaultDeviceTTL},
 		{&c.EventRetention, DefaultEventRetention},
+		{&c.DeviceCodeTTL, DefaultDeviceCodeTTL},
+		{&c.DeviceInterval, DefaultDeviceInterval},
 	} {
 		if *d.v == 0 {
 			*d.v = d.def
@@ -73,6 +80,13 @@ func (c *Config) setDefaults() error {
 		if *d.v < 0 {
 			return errors.New("lifetimes must be positive")
 		}
+	}
+	if c.DeviceCodeTTL > 30*time.Minute {
+		// The user code's entropy is counted for this (UserCodeLength).
+		return errors.New("the device code lifetime must be at most 30 minutes")
+	}
+	if c.DeviceInterval < time.Second || c.DeviceInterval%time.Second != 0 {
+		return errors.New("the device polling interval must be whole seconds")
 	}
 	if c.RefreshIdleTTL > c.RefreshMaxTTL {
 		return errors.New("the refresh token idle lifetime exceeds its absolute lifetime")

@@ -33,7 +33,7 @@ type grantHandler func(ctx context.Context, c Client, req TokenRequest) (TokenRe
 // GrantTypes lists the grant types the token endpoint serves. The password
 // and implicit grants do not exist (DESIGN invariant 1, RFC 9700 §2.4).
 func (s *Server) GrantTypes() []string {
-	return []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken, gatehouse.GrantClientCredentials}
+	return []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken, gatehouse.GrantClientCredentials, gatehouse.GrantDeviceCode}
 }
 
 func (s *Server) grant(grantType string) grantHandler {
@@ -44,6 +44,8 @@ func (s *Server) grant(grantType string) grantHandler {
 		return s.refreshToken
 	case gatehouse.GrantClientCredentials:
 		return s.clientCredentials
+	case gatehouse.GrantDeviceCode:
+		return s.deviceCode
 	}
 	return nil
 }

@@ -24,9 +24,12 @@ const (
 	Session      Kind = "gth_se_"
 	// Device is a device cookie: a browser its user signed in from.
 	Device Kind = "gth_dc_"
+	// DeviceCode is the device code of the device authorization grant
+	// (RFC 8628), which the app polls with.
+	DeviceCode Kind = "gth_dg_"
 )
 
-var kinds = []Kind{ClientSecret, AccessToken, RefreshToken, Code, Session, Device}
+var kinds = []Kind{ClientSecret, AccessToken, RefreshToken, Code, Session, Device, DeviceCode}
 
 const (
 	alphabet    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

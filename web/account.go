@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -25,7 +26,7 @@ func allowedReturn(path string) string {
 			return p
 		}
 	}
-	if developerReturn.MatchString(path) {
+	if developerReturn.MatchString(path) || deviceReturn.MatchString(path) {
 		return path
 	}
 	return ""
@@ -41,7 +42,7 @@ func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request, back string) (g
 		return u, false
 	}
 	if !ok {
-		http.Redirect(w, r, "/login?return_to="+back, http.StatusSeeOther)
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(back), http.StatusSeeOther)
 	}
 	return u, ok
 }
@@ -191,6 +192,8 @@ func (p *Pages) switchAccount(w http.ResponseWriter, r *http.Request) {
 	next := "/login"
 	if params := in.carried(); len(params) > 0 {
 		next = "/authorize?" + params.Encode()
+	} else if back, ok := deviceSwitchReturn(in); ok {
+		next = back
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

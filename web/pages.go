@@ -17,7 +17,7 @@ var templateFS embed.FS
 var styleCSS []byte
 
 // pageNames are the pages; each is parsed with the layout once, at start-up.
-var pageNames = []string{"login", "consent", "error", "home", "logged_out", "dev_callback", "account_apps", "developer_apps", "developer_app", "developer_secret"}
+var pageNames = []string{"login", "consent", "error", "home", "logged_out", "dev_callback", "account_apps", "developer_apps", "developer_app", "developer_secret", "device"}
 
 // parseTemplates parses every page with the layout; brand gives the layout
 // the platform's name and logo when a page is rendered.

@@ -54,6 +54,13 @@ type Pages struct {
 	DeviceLimit Limiter
 	// Proxies are the trusted reverse proxies (X-Forwarded-For).
 	Proxies ratelimit.Proxies
+	// UserCodeAddrLimit, UserCodeUserLimit and UserCodeGlobalLimit
+	// throttle wrong user codes on the verification page (RFC 8628 §5.1)
+	// per address, per signed-in user and for the whole server; kept in
+	// the store, so that they hold across instances.
+	UserCodeAddrLimit   Limiter
+	UserCodeUserLimit   Limiter
+	UserCodeGlobalLimit Limiter
 	// Brand is the platform's name, logo and colour on every page; the
 	// zero Brand is Gatehouse's own.
 	Brand Brand
@@ -74,9 +81,12 @@ func New(srv *oauth.Server, log *slog.Logger, dev bool) (*Pages, error) {
 	p := &Pages{
 		OAuth: srv, Log: log, Dev: dev, Brand: Brand{Name: defaultBrand},
 		PairLimit: srv.AttemptLimit("login-pair", DefaultPairLimit), UserLimit: srv.AttemptLimit("login-user", DefaultUserLimit),
-		AddrLimit:   srv.AttemptLimit("login-addr", DefaultAddrLimit),
-		DeviceLimit: srv.AttemptLimit("login-device", DefaultDeviceLimit),
-		secure:      iss.Scheme == "https",
+		AddrLimit:           srv.AttemptLimit("login-addr", DefaultAddrLimit),
+		DeviceLimit:         srv.AttemptLimit("login-device", DefaultDeviceLimit),
+		UserCodeAddrLimit:   srv.AttemptLimit("user-code-addr", DefaultUserCodeAddrLimit),
+		UserCodeUserLimit:   srv.AttemptLimit("user-code-user", DefaultUserCodeUserLimit),
+		UserCodeGlobalLimit: srv.AttemptLimit("user-code-global", DefaultUserCodeGlobalLimit),
+		secure:              iss.Scheme == "https",
 	}
 	if p.templates, err = parseTemplates(func() Brand { return p.Brand }); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
@@ -110,6 +120,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 		{"/logged-out", p.loggedOut, nil},
 		{"/{$}", p.home, nil},
 		{"/account/apps", p.connectedApps, nil},
+		{oauth.DevicePath, p.device, p.deviceForm},
 		{"/account/apps/disconnect", nil, p.disconnect},
 		{"/account/apps/disconnect-all", nil, p.disconnectAll},
 		{"/assets/style.css", p.style, nil},

@@ -282,7 +282,7 @@ func newAppCreateCmd(c *common, e env) *cobra.Command {
 	f.StringSliceVar(&spec.RedirectURIs, "redirect-uri", nil, "a redirect URI (repeat the flag for several)")
 	f.StringSliceVar(&spec.Scopes, "scope", nil, "a scope the app may request (repeat or comma-separate)")
 	f.StringSliceVar(&spec.DefaultScopes, "default-scope", nil, "a scope granted when a request names none (default: all of --scope)")
-	f.StringSliceVar(&spec.Grants, "grant", nil, "a grant type: authorization_code, refresh_token, client_credentials (default: authorization_code,refresh_token; none for a resource server)")
+	f.StringSliceVar(&spec.Grants, "grant", nil, "a grant type: authorization_code, refresh_token, client_credentials, device_code (RFC 8628, for devices without a browser) (default: authorization_code,refresh_token; none for a resource server)")
 	f.BoolVar(&spec.ResourceServer, "resource-server", false, "let this confidential app introspect every token, not only its own")
 	f.StringVar(&owner, "owner", "", "the user (a developer) who owns the app in the developer portal")
 	profileFlags(cmd, &spec.Description, &spec.HomepageURL, &spec.PrivacyURL, &spec.TermsURL)

@@ -106,7 +106,7 @@ func newAppUpdateCmd(c *common, e env) *cobra.Command {
 	f.StringSliceVar(&redirectURIs, "redirect-uri", nil, "the redirect URIs, replacing the app's (repeat the flag for several)")
 	f.StringSliceVar(&scopes, "scope", nil, "the scopes the app may request, replacing the app's")
 	f.StringSliceVar(&defaultScopes, "default-scope", nil, "the scopes granted when a request names none, replacing the app's")
-	f.StringSliceVar(&grants, "grant", nil, "the grant types, replacing the app's: authorization_code, refresh_token, client_credentials")
+	f.StringSliceVar(&grants, "grant", nil, "the grant types, replacing the app's: authorization_code, refresh_token, client_credentials, device_code")
 	f.BoolVar(&resourceServer, "resource-server", false, "whether this confidential app may introspect every token")
 	f.StringVar(&owner, "owner", "", "the user (a developer) who owns the app in the developer portal; '' for none")
 	profileFlags(cmd, &description, &homepage, &privacy, &terms)

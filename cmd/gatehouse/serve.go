@@ -36,6 +36,8 @@ type serveConfig struct {
 	sessionTTL      time.Duration
 	janitorInterval time.Duration
 	auditRetention  time.Duration
+	deviceCodeTTL   time.Duration
+	deviceInterval  time.Duration
 	logFormat       string
 	logLevel        string
 	trustedProxies  []string
@@ -67,6 +69,8 @@ func newServeCmd(c *common, e env) *cobra.Command {
 	f.DurationVar(&sc.sessionTTL, "session-ttl", oauth.DefaultSessionTTL, "login session lifetime")
 	f.DurationVar(&sc.janitorInterval, "janitor-interval", time.Minute, "how often expired tokens are deleted")
 	f.DurationVar(&sc.auditRetention, "audit-retention", oauth.DefaultEventRetention, "how long audit events are kept")
+	f.DurationVar(&sc.deviceCodeTTL, "device-code-ttl", oauth.DefaultDeviceCodeTTL, "how long a device sign-in (RFC 8628) waits for its user")
+	f.DurationVar(&sc.deviceInterval, "device-poll-interval", oauth.DefaultDeviceInterval, "how often a device may poll for its sign-in, whole seconds")
 	f.StringSliceVar(&sc.trustedProxies, "trusted-proxy", nil, "a reverse proxy (IP or CIDR) whose X-Forwarded-For is trusted for rate limits and logs")
 	f.StringVar(&sc.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address (with --dev and no address: on the main listener; otherwise metrics are off)")
 	f.StringVar(&sc.brandName, "brand-name", "Gatehouse", "the platform's name on every page (one line, at most 60 characters)")
@@ -118,6 +122,12 @@ func (sc *serveConfig) validate(key []byte) error {
 	}
 	if sc.janitorInterval < time.Second {
 		errs = append(errs, errors.New("--janitor-interval must be at least 1s"))
+	}
+	if sc.deviceCodeTTL < time.Second || sc.deviceCodeTTL > 30*time.Minute {
+		errs = append(errs, errors.New("--device-code-ttl must be between 1s and 30m"))
+	}
+	if sc.deviceInterval < time.Second || sc.deviceInterval > time.Minute || sc.deviceInterval%time.Second != 0 {
+		errs = append(errs, errors.New("--device-poll-interval must be whole seconds between 1s and 1m"))
 	}
 	if sc.auditRetention < time.Hour {
 		errs = append(errs, errors.New("--audit-retention must be at least 1h"))
@@ -229,7 +239,7 @@ func serve(ctx context.Context, c *common, sc serveConfig, e env) error {
 	srv, err := oauth.NewServer(store, key, oauth.Config{
 		Issuer: sc.issuer, AccessTokenTTL: sc.accessTTL, RefreshIdleTTL: sc.refreshIdleTTL,
 		RefreshMaxTTL: sc.refreshMaxTTL, RetryWindow: sc.retryWindow, SessionTTL: sc.sessionTTL,
-		EventRetention: sc.auditRetention,
+		EventRetention: sc.auditRetention, DeviceCodeTTL: sc.deviceCodeTTL, DeviceInterval: sc.deviceInterval,
 	}, oauth.Options{Logger: log})
 	if err != nil {
 		return err
