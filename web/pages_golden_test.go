@@ -41,6 +41,11 @@ func TestPagesGolden(t *testing.T) {
 		"dev_callback_empty": {"dev_callback", devCallbackPage{Issuer: "http://127.0.0.1:8080", Empty: true}},
 		"account_apps":       {"account_apps", connectedAppsPage{Username: "alice", Apps: []connectedApp{{ID: 7, Name: "Notes & Co", Scopes: scopes, First: at, Last: at, Grants: 1, FirstText: "1 March 2026", LastText: "1 March 2026", Used: at, UsedText: "1 March 2026", Publisher: "carol", HomepageURL: "https://notes.example/"}}, Done: doneMessages["one"]}},
 		"account_apps_empty": {"account_apps", connectedAppsPage{Username: "alice"}},
+		"device_entry":       {"device", devicePage{Username: "alice"}},
+		"device_wrong":       {"device", devicePage{Username: "alice", Typed: "BBBB-<b>", Error: userCodeMessage(400)}},
+		"device_confirm":     {"device", devicePage{Username: "alice", UserCode: "BCDF-GHJK", AppName: "Living Room TV", Publisher: "carol", Description: "Watch <your> photos.", HomepageURL: "https://tv.example/", Scopes: scopes}},
+		"device_approved":    {"device", devicePage{Username: "alice", Approved: true}},
+		"device_denied":      {"device", devicePage{Username: "alice", Denied: true}},
 	} {
 		var buf bytes.Buffer
 		if err := tmpl[c.page].ExecuteTemplate(&buf, "layout", c.data); err != nil {

@@ -54,6 +54,12 @@ func a11yPages(t *testing.T, f *flowFixture) []a11yPage {
 	notes := createApp(t, f.dir, "--name", "Notes", "--type", "confidential", "--scope", "read", "--redirect-uri", "https://notes.example/cb", "--owner", f.user)
 	f.grantTokens(t, f.spa, spaCB, "read", "write")
 	f.grantTokens(t, f.web, webCB, "read")
+	tv := createApp(t, f.dir, "--name", "Living Room TV", "--type", "public", "--scope", "read", "--grant", "device_code")
+	da := send(t, "POST", srv+"/device_authorization", formCT, url.Values{"client_id": {tv.ClientID}}.Encode(), nil)
+	userCode, _ := da.body["user_code"].(string)
+	if userCode == "" {
+		t.Fatalf("device authorization: %d %s", da.status, da.raw)
+	}
 	badClient := srv + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {"no-such-client"}, "redirect_uri": {cb}, "state": {"s"}}.Encode()
 	devCode := cb + "?" + url.Values{"code": {"gth_ac_" + strings.Repeat("x", 43)}, "state": {"a11y-state"}, "iss": {srv}}.Encode()
 	devError := cb + "?" + url.Values{"error": {"access_denied"}, "error_description": {"The user denied the request."}, "state": {"a11y-state"}, "iss": {srv}}.Encode()
@@ -90,6 +96,23 @@ func a11yPages(t *testing.T, f *flowFixture) []a11yPage {
 		{name: "connected-apps", reach: []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(srv + "/account/apps"),
 			chromedp.WaitVisible(chromedp.CSS(`button[aria-label="Disconnect SPA"]`)),
+		}},
+		{name: "device-entry", keyboard: true, reach: []chromedp.Action[chromedp.Void]{
+			chromedp.Navigate(srv + "/device"),
+			chromedp.WaitVisible(chromedp.CSS(`input[name="user_code"]`)),
+		}},
+		{name: "device-wrong-code", reach: []chromedp.Action[chromedp.Void]{
+			chromedp.SendKeys(chromedp.CSS(`input[name="user_code"]`), "BBBB-CCCC"),
+			chromedp.Click(chromedp.CSS(`form[action="/device"] button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`p.error`)),
+		}},
+		{name: "device-confirm", keyboard: true, reach: []chromedp.Action[chromedp.Void]{
+			chromedp.Navigate(srv + "/device?user_code=" + userCode),
+			chromedp.WaitVisible(chromedp.CSS(`button[name="decision"][value="allow"]`)),
+		}},
+		{name: "device-connected", reach: []chromedp.Action[chromedp.Void]{
+			chromedp.Click(chromedp.CSS(`button[name="decision"][value="allow"]`)),
+			titled("Device connected"),
 		}},
 		{name: "developer-apps", reach: []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(srv + "/developer/apps"),
@@ -341,7 +364,7 @@ func TestBrowserKeyboardReachesEveryControl(t *testing.T) {
 				p.name, scheme, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
 	})
-	if checked != 3*len(colorSchemes) {
-		t.Errorf("checked %d page and scheme pairs, want the login, consent and developer app pages in %d schemes", checked, len(colorSchemes))
+	if checked != 5*len(colorSchemes) {
+		t.Errorf("checked %d page and scheme pairs, want the login, consent, device entry, device confirmation and developer app pages in %d schemes", checked, len(colorSchemes))
 	}
 }

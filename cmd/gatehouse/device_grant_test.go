@@ -362,3 +362,37 @@ func TestDeviceVerificationRefusesCrossSite(t *testing.T) {
 		t.Fatalf("same-origin decision: %d", p.status)
 	}
 }
+
+// "Not you?" on the confirmation ends the session and comes back to the
+// same code after the other account signs in, which then decides.
+func TestDeviceSwitchAccount(t *testing.T) {
+	f := newDeviceFixture(t)
+	deviceCode, userCode := f.start(t, f.tv, "")
+	bobPassword := f.createUser(t, "bob")
+	b := f.signedIn(t)
+	p := b.get("/device?user_code=" + userCode)
+	form := hidden(p.body)
+	p = b.post("/switch-account", form)
+	if p.status != http.StatusSeeOther || p.location != "/login?return_to="+url.QueryEscape("/device?user_code="+userCode) {
+		t.Fatalf("switch account: %d %q", p.status, p.location)
+	}
+	p = b.login(b.get(p.location), "bob", bobPassword)
+	if p.location != "/device?user_code="+userCode {
+		t.Fatalf("after bob signs in: %q", p.location)
+	}
+	if p := decideDevice(t, b, userCode, "allow"); p.status != 200 {
+		t.Fatalf("bob approves: %d", p.status)
+	}
+	if r := f.poll(t, f.tv, deviceCode); r.status != 200 {
+		t.Fatalf("poll: %d %s", r.status, r.raw)
+	}
+	if e := f.event(t, "device_approved"); e.User != "bob" || e.ClientID != f.tv.ClientID || e.Detail["message"] == nil {
+		t.Errorf("device_approved: %+v", e)
+	}
+	if out := f.cmd(t, "", "grant", "list", "--user", "bob", "-o", "json"); !strings.Contains(out, `"id"`) {
+		t.Errorf("the grant is not bob's: %s", out)
+	}
+	if out := f.cmd(t, "", "grant", "list", "--user", f.user, "--app", f.tv.ClientID, "-o", "json"); strings.Contains(out, `"id"`) {
+		t.Errorf("the first account got a grant: %s", out)
+	}
+}
