@@ -189,3 +189,6 @@ func (s *Store) renew(lk, owner string, stop <-chan struct{}, done chan<- struct
 		cancel()
 	}
 }
+
+// Prefix returns the prefix of the store's Redis keys.
+func (s *Store) Prefix() string { return s.prefix }
