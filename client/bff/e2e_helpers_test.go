@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,6 +86,7 @@ type world struct {
 	api      *httptest.Server
 	keys     *client.Keys
 	replicas []*replica
+	apiCalls atomic.Int64 // requests that reached the API's handler
 }
 
 // replica is one BFF instance: its own server, Provider, app value and
@@ -141,6 +143,7 @@ func (w *world) startAPI(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	h := v.Middleware(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.apiCalls.Add(1)
 		info, _ := rs.FromContext(r.Context())
 		http.SetCookie(rw, &http.Cookie{Name: "api_session", Value: "from-the-api"})
 		rw.Header().Set("Content-Type", "application/json")
