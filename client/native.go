@@ -118,7 +118,7 @@ func (a *PublicApp) LoginNative(ctx context.Context, opts ...NativeOption) (*Ses
 	}
 	srv := &http.Server{Handler: lb, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer lb.close(srv) // RFC 8252 §7.3: the port is open only for this login
+	defer lb.close(srv, ln) // RFC 8252 §7.3: the port is open only for this login
 
 	if err := cfg.open(ctx, authURL); err != nil {
 		select {
@@ -236,7 +236,9 @@ func (l *loopback) claim(state string) bool {
 }
 
 // close closes the port at once and lets the page being written finish.
-func (l *loopback) close(srv *http.Server) {
+// It closes ln itself too: Serve may not have begun to track it yet.
+func (l *loopback) close(srv *http.Server, ln net.Listener) {
+	_ = ln.Close()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), 2*time.Second)
 	defer cancel()
 	if srv.Shutdown(ctx) != nil {
