@@ -340,8 +340,12 @@ func TestLoginNativeNoBrowser(t *testing.T) {
 	if addr == "" || reachable(addr) {
 		t.Errorf("the port %q is open after the opener failed", addr)
 	}
+	_, err := app.Login(t.Context(), client.PrintDeviceCode(io.Discard), failing)
+	if !errors.Is(err, client.ErrNoBrowser) || !errors.Is(err, client.ErrNoDeviceEndpoint) {
+		t.Errorf("Login without a browser and without a device endpoint: %v", err)
+	}
 	called := false
-	_, err := app.LoginNative(t.Context(), client.NoBrowser(), client.WithOpener(func(context.Context, string) error { called = true; return nil }))
+	_, err = app.LoginNative(t.Context(), client.NoBrowser(), client.WithOpener(func(context.Context, string) error { called = true; return nil }))
 	if !errors.Is(err, client.ErrNoBrowser) || called {
 		t.Errorf("NoBrowser: %v, opener called: %v", err, called)
 	}
