@@ -85,6 +85,16 @@ type AuthError struct {
 	URI         string // error_uri
 }
 
+// ErrAccessDenied: the user (or the server) said no — an *AuthError whose
+// Code is access_denied, from a redirect or a device login (RFC 6749
+// §4.1.2.1, RFC 8628 §3.5).
+var ErrAccessDenied = errors.New("client: access denied")
+
+// Is makes errors.Is(err, ErrAccessDenied) true for access_denied.
+func (e *AuthError) Is(target error) bool {
+	return target == ErrAccessDenied && e.Code == "access_denied"
+}
+
 // Error says what the server answered, in its words.
 func (e *AuthError) Error() string {
 	if e.Description != "" {

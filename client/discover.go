@@ -16,11 +16,14 @@ import (
 // Metadata is what the toolkit reads of an authorization server's RFC 8414
 // metadata document.
 type Metadata struct {
-	Issuer                        string   `json:"issuer"`
-	AuthorizationEndpoint         string   `json:"authorization_endpoint"`
-	TokenEndpoint                 string   `json:"token_endpoint"`
-	IntrospectionEndpoint         string   `json:"introspection_endpoint,omitempty"`
-	RevocationEndpoint            string   `json:"revocation_endpoint,omitempty"`
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	IntrospectionEndpoint string `json:"introspection_endpoint,omitempty"`
+	RevocationEndpoint    string `json:"revocation_endpoint,omitempty"`
+	// DeviceAuthorizationEndpoint is where a device login starts (RFC 8628
+	// §4); empty when the server has no device flow.
+	DeviceAuthorizationEndpoint   string   `json:"device_authorization_endpoint,omitempty"`
 	ScopesSupported               []string `json:"scopes_supported,omitempty"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	// IssParameterSupported: every authorization response carries iss
@@ -132,6 +135,7 @@ func Discover(ctx context.Context, issuer string, opts ...DiscoverOption) (*Prov
 		{"token_endpoint", md.TokenEndpoint},
 		{"introspection_endpoint", md.IntrospectionEndpoint},
 		{"revocation_endpoint", md.RevocationEndpoint},
+		{"device_authorization_endpoint", md.DeviceAuthorizationEndpoint},
 	} {
 		if e.value == "" {
 			if e.name == "authorization_endpoint" || e.name == "token_endpoint" {
@@ -187,10 +191,11 @@ func CheckEndpointURL(raw string) error {
 }
 
 // checkEndpoints checks each endpoint of p the apps call (the
-// authorization, token and revocation endpoints) with CheckEndpointURL.
+// authorization, token, revocation and device authorization endpoints)
+// with CheckEndpointURL.
 func (p *Provider) checkEndpoints() error {
 	var errs []error
-	for _, e := range []string{p.AuthorizationEndpoint, p.TokenEndpoint, p.RevocationEndpoint} {
+	for _, e := range []string{p.AuthorizationEndpoint, p.TokenEndpoint, p.RevocationEndpoint, p.DeviceAuthorizationEndpoint} {
 		if e == "" {
 			continue
 		}
