@@ -166,7 +166,9 @@ func (a *PublicApp) Login(ctx context.Context, prompt DevicePrompt, opts ...Nati
 		return s, err
 	}
 	s, derr := a.LoginDevice(ctx, prompt)
-	if derr != nil && (errors.Is(derr, ErrNoDeviceEndpoint) || errors.Is(derr, ErrConfig)) {
+	var ae *AuthError
+	unregistered := errors.As(derr, &ae) && ae.Code == "unauthorized_client" // the app is not registered for the device grant
+	if derr != nil && (errors.Is(derr, ErrNoDeviceEndpoint) || errors.Is(derr, ErrConfig) || unregistered) {
 		return nil, errors.Join(err, derr)
 	}
 	return s, derr

@@ -322,8 +322,8 @@ func TestLoginNativeCancelled(t *testing.T) {
 }
 
 // An Opener that fails gives ErrNoBrowser and closes the port; Login then
-// tries the device flow, which this server does not offer: both reasons
-// are reported.
+// tries the device flow, which this app is not registered for: both
+// reasons are reported.
 func TestLoginNativeNoBrowser(t *testing.T) {
 	e := newE2E(t)
 	app := e.nativeApp(t)
@@ -341,8 +341,9 @@ func TestLoginNativeNoBrowser(t *testing.T) {
 		t.Errorf("the port %q is open after the opener failed", addr)
 	}
 	_, err := app.Login(t.Context(), client.PrintDeviceCode(io.Discard), failing)
-	if !errors.Is(err, client.ErrNoBrowser) || !errors.Is(err, client.ErrNoDeviceEndpoint) {
-		t.Errorf("Login without a browser and without a device endpoint: %v", err)
+	var ae *client.AuthError
+	if !errors.Is(err, client.ErrNoBrowser) || !errors.As(err, &ae) || ae.Code != "unauthorized_client" {
+		t.Errorf("Login without a browser, for an app not registered for the device grant: %v", err)
 	}
 	called := false
 	_, err = app.LoginNative(t.Context(), client.NoBrowser(), client.WithOpener(func(context.Context, string) error { called = true; return nil }))

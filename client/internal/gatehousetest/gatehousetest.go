@@ -248,6 +248,37 @@ func (b *Browser) Authorize(ctx context.Context, authURL, username, password, de
 	return nil, errors.New("the flow did not end in a redirect to the app")
 }
 
+// Device plays the user of a device login (RFC 8628): it opens
+// verificationURIComplete, signs in as username when asked, and answers
+// the confirmation with decision ("allow" or "deny").
+func (b *Browser) Device(ctx context.Context, verificationURIComplete, username, password, decision string) error {
+	resp, body, err := b.do(ctx, "GET", verificationURIComplete, nil)
+	for range 6 {
+		if err != nil {
+			return err
+		}
+		loc := resp.Header.Get("Location")
+		switch {
+		case loc != "" && strings.HasPrefix(loc, "/"):
+			resp, body, err = b.do(ctx, "GET", b.base+loc, nil)
+		case strings.Contains(body, `name="password"`):
+			form := hidden(body)
+			form.Set("username", username)
+			form.Set("password", password)
+			resp, body, err = b.do(ctx, "POST", b.base+"/login", form)
+		case strings.Contains(body, `name="decision"`):
+			form := hidden(body)
+			form.Set("decision", decision)
+			resp, body, err = b.do(ctx, "POST", b.base+"/device", form)
+		case resp.StatusCode == http.StatusOK && (strings.Contains(body, "Device connected") || strings.Contains(body, "Request denied")):
+			return nil
+		default:
+			return fmt.Errorf("unexpected page %d: %.300s", resp.StatusCode, body)
+		}
+	}
+	return errors.New("the device confirmation did not end")
+}
+
 func hidden(body string) url.Values {
 	v := url.Values{}
 	for _, m := range hiddenInput.FindAllStringSubmatch(body, -1) {
