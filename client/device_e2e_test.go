@@ -54,7 +54,9 @@ func (e *deviceE2E) approver(t *testing.T, decision string, printed *bytes.Buffe
 		if err := show(ctx, dc); err != nil {
 			return err
 		}
-		go func() { done <- e.s.NewBrowser().Device(context.WithoutCancel(ctx), dc.VerificationURIComplete, e.user, e.pw, decision) }()
+		go func() {
+			done <- e.s.NewBrowser().Device(context.WithoutCancel(ctx), dc.VerificationURIComplete, e.user, e.pw, decision)
+		}()
 		return nil
 	}
 }
