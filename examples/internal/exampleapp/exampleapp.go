@@ -61,4 +61,3 @@ func ReadAppFile(path string) (App, error) {
 	}
 	return a, nil
 }
-
