@@ -28,6 +28,10 @@ var (
 	// 100 at once, then 10 a second, introspections of well-formed tokens
 	// that do not exist, per authenticated caller (INT-2.1-a).
 	DefaultProbeLimit = ratelimit.Limit{Burst: 100, Every: 100 * time.Millisecond}
+	// 30 at once, then 20 a minute, device authorization requests from
+	// one address: a public app's client_id is public, and each request
+	// is a row that lives until it expires.
+	DefaultDeviceLimit = ratelimit.Limit{Burst: 30, Every: 3 * time.Second}
 )
 
 // API serves the protocol endpoints.
@@ -42,6 +46,12 @@ type API struct {
 	// ProbeLimit throttles an authenticated caller that introspects
 	// tokens that do not exist: a scan for tokens.
 	ProbeLimit *ratelimit.FailureLimiter
+	// DeviceLimit throttles device authorization requests per address; it
+	// is kept in the store (oauth.AttemptLimit), so it holds across
+	// instances. nil: none.
+	DeviceLimit interface {
+		Reserve(ctx context.Context, key string) (bool, time.Duration, error)
+	}
 	// Proxies are the trusted reverse proxies (X-Forwarded-For).
 	Proxies ratelimit.Proxies
 }
@@ -50,9 +60,10 @@ type API struct {
 func NewAPI(srv *oauth.Server, log *slog.Logger, m *Metrics, proxies ratelimit.Proxies) *API {
 	return &API{
 		OAuth: srv, Log: log, Metrics: m, Proxies: proxies,
-		PairLimit:  ratelimit.New(DefaultPairLimit, nil),
-		AddrLimit:  ratelimit.New(DefaultAddrLimit, nil),
-		ProbeLimit: ratelimit.New(DefaultProbeLimit, nil),
+		PairLimit:   ratelimit.New(DefaultPairLimit, nil),
+		AddrLimit:   ratelimit.New(DefaultAddrLimit, nil),
+		ProbeLimit:  ratelimit.New(DefaultProbeLimit, nil),
+		DeviceLimit: srv.AttemptLimit("device-authorization-addr", DefaultDeviceLimit),
 	}
 }
 
@@ -96,6 +107,21 @@ func (a *API) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	f, ca, ok := a.authRequest(w, r)
 	if !ok {
 		return
+	}
+	if a.DeviceLimit != nil {
+		ok, wait, err := a.DeviceLimit.Reserve(r.Context(), a.Proxies.Caller(r).Key)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		if !ok {
+			a.Metrics.RateLimited.WithLabelValues("device_authorization").Inc()
+			secs := int(wait/time.Second) + 1
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writeJSONError(w, &oauth.Error{Code: oauth.CodeSlowDown, Status: http.StatusTooManyRequests,
+				Description: "too many device authorization requests from this address; retry after " + strconv.Itoa(secs) + " seconds"})
+			return
+		}
 	}
 	resp, err := a.OAuth.AuthorizeDevice(r.Context(), ca, f["scope"])
 	if a.settle(w, r, ca, err) {

@@ -98,12 +98,7 @@ func (p *Pages) deviceForm(w http.ResponseWriter, r *http.Request) {
 		_, err := p.OAuth.DecideDevice(ctx, u.ID, code, decision == "allow")
 		return err
 	})
-	switch status {
-	case 0:
-		return
-	case http.StatusOK:
-	default:
-		p.render(w, r, status, "device", devicePage{Username: u.Username, Typed: typed, Error: userCodeMessage(status)})
+	if p.refusedUserCode(w, r, u, typed, status) {
 		return
 	}
 	p.render(w, r, http.StatusOK, "device", devicePage{Username: u.Username, Approved: decision == "allow", Denied: decision == "deny"})
@@ -118,12 +113,7 @@ func (p *Pages) confirmDevice(w http.ResponseWriter, r *http.Request, u gatehous
 		pending, err = p.OAuth.PendingDevice(ctx, code)
 		return err
 	})
-	switch status {
-	case 0:
-		return
-	case http.StatusOK:
-	default:
-		p.render(w, r, status, "device", devicePage{Username: u.Username, Typed: typed, Error: userCodeMessage(status)})
+	if p.refusedUserCode(w, r, u, typed, status) {
 		return
 	}
 	app := pending.App
@@ -145,6 +135,20 @@ func (p *Pages) confirmDevice(w http.ResponseWriter, r *http.Request, u gatehous
 		data.Scopes = append(data.Scopes, scopeLine{Name: sc.Name, Description: sc.Description})
 	}
 	p.render(w, r, http.StatusOK, "device", data)
+}
+
+// refusedUserCode ends a request whose user code checkUserCode did not
+// accept (status): with the entry form again and why, or not at all when
+// checkUserCode wrote an error page (0). It reports whether it ended it.
+func (p *Pages) refusedUserCode(w http.ResponseWriter, r *http.Request, u gatehouse.User, typed string, status int) bool {
+	switch status {
+	case http.StatusOK:
+		return false
+	case 0:
+	default:
+		p.render(w, r, status, "device", devicePage{Username: u.Username, Typed: typed, Error: userCodeMessage(status)})
+	}
+	return true
 }
 
 // userCodeMessage is what the entry form says after a refusal of status.

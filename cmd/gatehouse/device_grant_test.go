@@ -396,3 +396,25 @@ func TestDeviceSwitchAccount(t *testing.T) {
 		t.Errorf("the first account got a grant: %s", out)
 	}
 }
+
+// Device authorization requests are limited per address (a public app's
+// client_id is public, and each request is a row until it expires): the
+// 31st from one address at once is refused with 429 and Retry-After, and
+// another address is not (the positive control).
+func TestDeviceAuthorizationLimitedPerAddress(t *testing.T) {
+	f := newDeviceFixture(t)
+	form := url.Values{"client_id": {f.tv.ClientID}}.Encode()
+	here, there := fromAddr("127.0.0.1"), fromAddr("127.0.0.3")
+	for i := range 30 {
+		if r := sendVia(t, here, "POST", f.srv.URL+oauth.DeviceAuthorizationPath, formCT, form, nil); r.status != 200 {
+			t.Fatalf("device authorization %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	r := sendVia(t, here, "POST", f.srv.URL+oauth.DeviceAuthorizationPath, formCT, form, nil)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || r.body["error"] != "slow_down" || r.body["device_code"] != nil {
+		t.Fatalf("the 31st device authorization from one address: %d %s", r.status, r.raw)
+	}
+	if r := sendVia(t, there, "POST", f.srv.URL+oauth.DeviceAuthorizationPath, formCT, form, nil); r.status != 200 {
+		t.Fatalf("another address: %d %s", r.status, r.raw)
+	}
+}

@@ -221,40 +221,46 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 // the consent page with decision ("allow" or "deny"), and returns the URL
 // the server redirects the app's user agent to (the callback).
 func (b *Browser) Authorize(ctx context.Context, authURL, username, password, decision string) (*url.URL, error) {
-	resp, body, err := b.do(ctx, "GET", authURL, nil)
-	for range 6 {
-		if err != nil {
-			return nil, err
-		}
+	var to *url.URL
+	err := b.walk(ctx, authURL, username, password, decision, "/authorize", func(resp *http.Response, _ string) (bool, error) {
 		loc := resp.Header.Get("Location")
-		switch {
-		case loc != "" && !strings.HasPrefix(loc, "/"):
-			return url.Parse(loc)
-		case loc != "":
-			resp, body, err = b.do(ctx, "GET", b.base+loc, nil)
-		case strings.Contains(body, `name="password"`):
-			form := hidden(body)
-			form.Set("username", username)
-			form.Set("password", password)
-			resp, body, err = b.do(ctx, "POST", b.base+"/login", form)
-		case strings.Contains(body, `name="decision"`):
-			form := hidden(body)
-			form.Set("decision", decision)
-			resp, body, err = b.do(ctx, "POST", b.base+"/authorize", form)
-		default:
-			return nil, fmt.Errorf("unexpected page %d: %.300s", resp.StatusCode, body)
+		if loc == "" || strings.HasPrefix(loc, "/") {
+			return false, nil
 		}
+		var err error
+		to, err = url.Parse(loc)
+		return true, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the flow did not end in a redirect to the app: %w", err)
 	}
-	return nil, errors.New("the flow did not end in a redirect to the app")
+	return to, nil
 }
 
 // Device plays the user of a device login (RFC 8628): it opens
 // verificationURIComplete, signs in as username when asked, and answers
 // the confirmation with decision ("allow" or "deny").
 func (b *Browser) Device(ctx context.Context, verificationURIComplete, username, password, decision string) error {
-	resp, body, err := b.do(ctx, "GET", verificationURIComplete, nil)
+	err := b.walk(ctx, verificationURIComplete, username, password, decision, "/device", func(resp *http.Response, body string) (bool, error) {
+		return resp.StatusCode == http.StatusOK && (strings.Contains(body, "Device connected") || strings.Contains(body, "Request denied")), nil
+	})
+	if err != nil {
+		return fmt.Errorf("the device confirmation did not end: %w", err)
+	}
+	return nil
+}
+
+// walk opens start and goes on until done says the page it got ends the
+// walk: it follows the server's own redirects, signs in as username when
+// asked, and answers a page with a decision form by posting decision to
+// decisionPath.
+func (b *Browser) walk(ctx context.Context, start, username, password, decision, decisionPath string, done func(*http.Response, string) (bool, error)) error {
+	resp, body, err := b.do(ctx, "GET", start, nil)
 	for range 6 {
 		if err != nil {
+			return err
+		}
+		if end, err := done(resp, body); end || err != nil {
 			return err
 		}
 		loc := resp.Header.Get("Location")
@@ -269,14 +275,12 @@ func (b *Browser) Device(ctx context.Context, verificationURIComplete, username,
 		case strings.Contains(body, `name="decision"`):
 			form := hidden(body)
 			form.Set("decision", decision)
-			resp, body, err = b.do(ctx, "POST", b.base+"/device", form)
-		case resp.StatusCode == http.StatusOK && (strings.Contains(body, "Device connected") || strings.Contains(body, "Request denied")):
-			return nil
+			resp, body, err = b.do(ctx, "POST", b.base+decisionPath, form)
 		default:
 			return fmt.Errorf("unexpected page %d: %.300s", resp.StatusCode, body)
 		}
 	}
-	return errors.New("the device confirmation did not end")
+	return errors.New("too many pages")
 }
 
 func hidden(body string) url.Values {
