@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -42,9 +43,16 @@ func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request, back string) (g
 		return u, false
 	}
 	if !ok {
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(back), http.StatusSeeOther)
+		http.Redirect(w, r, loginReturning(back), http.StatusSeeOther)
 	}
 	return u, ok
+}
+
+// loginReturning is the login page that returns to back (one of
+// returnPaths, the portal's or the device page's): the value escaped,
+// its slashes left as they are.
+func loginReturning(back string) string {
+	return "/login?return_to=" + strings.ReplaceAll(url.QueryEscape(back), "%2F", "/")
 }
 
 type connectedApp struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"time"
@@ -217,5 +216,5 @@ func deviceSwitchReturn(in input) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return "/login?return_to=" + url.QueryEscape(devicePath(code)), true
+	return loginReturning(devicePath(code)), true
 }

@@ -373,7 +373,7 @@ func TestDeviceSwitchAccount(t *testing.T) {
 	p := b.get("/device?user_code=" + userCode)
 	form := hidden(p.body)
 	p = b.post("/switch-account", form)
-	if p.status != http.StatusSeeOther || p.location != "/login?return_to="+url.QueryEscape("/device?user_code="+userCode) {
+	if p.status != http.StatusSeeOther || p.location != "/login?return_to=/device%3Fuser_code%3D"+userCode {
 		t.Fatalf("switch account: %d %q", p.status, p.location)
 	}
 	p = b.login(b.get(p.location), "bob", bobPassword)

@@ -104,13 +104,13 @@ func TestMetadata(t *testing.T) {
 	if r.body["issuer"] != f.srv.URL {
 		t.Fatalf("issuer %v, want %s", r.body["issuer"], f.srv.URL)
 	}
-	for ep, path := range map[string]string{"token_endpoint": "/token", "introspection_endpoint": "/introspect", "revocation_endpoint": "/revoke"} {
+	for ep, path := range map[string]string{"token_endpoint": "/token", "introspection_endpoint": "/introspect", "revocation_endpoint": "/revoke", "device_authorization_endpoint": "/device_authorization"} {
 		if r.body[ep] != f.srv.URL+path {
 			t.Errorf("%s = %v, want %s", ep, r.body[ep], f.srv.URL+path)
 		}
 	}
 	for field, want := range map[string][]string{
-		"grant_types_supported":                 {"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                 {"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
 		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
 		"response_types_supported":              {"code"},
 		"code_challenge_methods_supported":      {"S256"},
